@@ -1,0 +1,165 @@
+"""The CPU time step (Numba): neuron update in NEST's order, Poisson and DC drive,
+spike delivery into ring buffers. One call advances many steps so Python is not in the
+loop; threads own disjoint neuron ranges, so results do not depend on thread count."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .rng import poisson
+
+from ...engine.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
+                              P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
+                              PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, TAU_M, THETA, V, VMIN, VRESET)
+
+
+@njit(cache=True, inline="always")
+def _update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
+    """One step of neuron i; in_ex/in_in: weighted input arriving this step.
+    Returns True on a spike. Mirrors NEST's update() of each model line by line."""
+    if m == PSC_EXP:
+        if refr[i] == 0:
+            S[i, V] = (S[i, V] * P[i, P22] + S[i, I_EX] * P[i, P21EX] + S[i, I_IN] * P[i, P21IN]
+                       + (P[i, IE] + S[i, I0]) * P[i, P20])
+        else:
+            refr[i] -= 1
+        S[i, I_EX] *= P[i, P11EX]
+        S[i, I_IN] *= P[i, P11IN]
+        S[i, I_EX] += in_ex
+        S[i, I_IN] += in_in
+    elif m == PSC_ALPHA:
+        if refr[i] == 0:
+            y3 = (P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P31EX] * S[i, DI_EX] + P[i, P32EX] * S[i, I_EX]
+                  + P[i, P31IN] * S[i, DI_IN] + P[i, P32IN] * S[i, I_IN] + P[i, EXPM1] * S[i, V] + S[i, V])
+            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+        else:
+            refr[i] -= 1
+        S[i, I_EX] = P[i, P21EXA] * S[i, DI_EX] + P[i, P11EX] * S[i, I_EX]
+        S[i, DI_EX] *= P[i, P11EX]
+        S[i, DI_EX] += P[i, INIT_EX] * in_ex
+        S[i, I_IN] = P[i, P21INA] * S[i, DI_IN] + P[i, P11IN] * S[i, I_IN]
+        S[i, DI_IN] *= P[i, P11IN]
+        S[i, DI_IN] += P[i, INIT_IN] * in_in
+    else:  # delta: weights are voltage jumps, both signs in one buffer
+        x = in_ex + in_in
+        if refr[i] == 0:
+            y3 = P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P22] * S[i, V] + x
+            if P[i, REFR_INPUT] != 0.0 and S[i, REFR_BUF] != 0.0:
+                y3 += S[i, REFR_BUF]
+                S[i, REFR_BUF] = 0.0
+            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+        else:
+            if P[i, REFR_INPUT] != 0.0:
+                S[i, REFR_BUF] += x * math.exp(-refr[i] * h / P[i, TAU_M])
+            refr[i] -= 1
+    if S[i, V] >= P[i, THETA]:
+        refr[i] = refr_counts[i]
+        S[i, V] = P[i, VRESET]
+        return True
+    return False
+
+
+@njit(parallel=True, cache=True)
+def advance(k0, n_steps, h, seed, lo, hi,
+            mtype, P, S, refr, refr_counts, ring_ex, ring_in,
+            pz_ptr, pz_lam, pz_w, pz_d, pz_first, pz_last, pz_stream,
+            dc_ptr, dc_amp, dc_d, dc_first, dc_last,
+            group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0,
+            pr_w, pr_woff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d,
+            sg_step, sg_src, sg_pos,
+            spk_scratch, spk_cnt, out_step, out_id, out_n,
+            vm_idx, vm_every, vm_out, vm_n):
+    """Advance from step k0 by up to n_steps. Stops early (returning the steps done) when
+    the spike output buffer could overflow in the next step, so the host can drain it."""
+    D = ring_ex.shape[0]
+    n_chunks = lo.shape[0]
+    cap = out_step.shape[0]
+    n_neurons = S.shape[0]
+    step_spikes = np.empty(n_neurons + sg_src.shape[0], dtype=np.int64)
+    done = 0
+    for k in range(k0, k0 + n_steps):
+        if out_n[0] + n_neurons > cap or (vm_idx.shape[0] > 0 and vm_n[0] >= vm_out.shape[0]):
+            break
+        slot = k % D
+        # ---- 1. neuron update (threads own neuron ranges)
+        for c in prange(n_chunks):
+            cnt = 0
+            for i in range(lo[c], hi[c]):
+                in_ex = ring_ex[slot, i]
+                in_in = ring_in[slot, i]
+                ring_ex[slot, i] = 0.0
+                ring_in[slot, i] = 0.0
+                for j in range(pz_ptr[i], pz_ptr[i + 1]):  # Poisson trains emitted d steps ago
+                    e = k - pz_d[j]
+                    if pz_first[j] <= e <= pz_last[j]:
+                        n = poisson(pz_lam[j], seed, pz_stream[j], j, e)
+                        if n > 0:
+                            x = n * pz_w[j]
+                            if x > 0.0:
+                                in_ex += x
+                            else:
+                                in_in += x
+                if _update_neuron(i, mtype[i], P, S, refr, refr_counts, in_ex, in_in, h):
+                    spk_scratch[lo[c] + cnt] = i
+                    cnt += 1
+                cur = 0.0  # DC current for the next step (NEST reads it at the end of this one)
+                for j in range(dc_ptr[i], dc_ptr[i + 1]):
+                    e = k - dc_d[j]
+                    if dc_first[j] <= e <= dc_last[j]:
+                        cur += dc_amp[j]
+                S[i, I0] = cur
+            spk_cnt[c] = cnt
+        # ---- gather this step's spikes in neuron order; record them
+        ns = 0
+        for c in range(n_chunks):
+            for q in range(spk_cnt[c]):
+                gid = spk_scratch[lo[c] + q]
+                step_spikes[ns] = gid
+                out_step[out_n[0]] = k
+                out_id[out_n[0]] = gid
+                out_n[0] += 1
+                ns += 1
+        while sg_pos[0] < sg_step.shape[0] and sg_step[sg_pos[0]] == k:  # spike generators
+            step_spikes[ns] = sg_src[sg_pos[0]]
+            ns += 1
+            sg_pos[0] += 1
+        # ---- 2. delivery (threads own target ranges)
+        if ns > 0:
+            for c in prange(n_chunks):
+                t_lo, t_hi = lo[c], hi[c]
+                for s_i in range(ns):
+                    s = step_spikes[s_i]
+                    g = group_of[s]
+                    for gp in range(grp_ptr[g], grp_ptr[g + 1]):
+                        q = grp_proj[gp]
+                        a = max(t_lo - pr_tgt0[q], 0)
+                        b = min(t_hi - pr_tgt0[q], pr_ntgt[q])
+                        if a >= b:
+                            continue
+                        row = pr_iptr0[q] + s - pr_src0[q]
+                        r0 = indptr[row]
+                        r1 = indptr[row + 1]
+                        j0 = r0 + np.searchsorted(syn_tgt[r0:r1], a)
+                        j1 = r0 + np.searchsorted(syn_tgt[r0:r1], b)
+                        off = pr_tgt0[q]
+                        woff = pr_woff[q] - pr_syn0[q]  # per-synapse values, when the projection has them
+                        doff = pr_doff[q] - pr_syn0[q]
+                        for j in range(j0, j1):
+                            w = syn_w[woff + j] if pr_woff[q] >= 0 else pr_w[q]
+                            d = syn_d[doff + j] if pr_doff[q] >= 0 else pr_d[q]
+                            t = off + syn_tgt[j]
+                            sl = (k + d) % D
+                            if w > 0.0 or pr_single[q]:
+                                ring_ex[sl, t] += w
+                            else:
+                                ring_in[sl, t] += w
+        # ---- 3. voltmeter
+        if vm_idx.shape[0] > 0 and (k + 1) % vm_every == 0:
+            r = vm_n[0]
+            for q in range(vm_idx.shape[0]):
+                vm_out[r, q] = S[vm_idx[q], V] + P[vm_idx[q], EL]
+            vm_n[0] += 1
+        done += 1
+    return done

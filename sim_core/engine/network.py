@@ -1,0 +1,152 @@
+"""Spec -> ``Network``: everything a backend needs, as plain NumPy arrays.
+
+Neurons of all populations share one global index (populations in spec order).
+Inputs become drives: a poisson_generator gives each of its connections an
+independent train (NEST's semantics), a dc_generator a current, and a
+spike_generator becomes a spike source with its own CSR rows.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..connectivity.build import Connectome, build_connectome
+from ..spec.model import NetworkSpec
+from . import layout as L
+from . import streams
+from .neurons import fill_population, initial_v, population_params
+
+NEVER = np.iinfo(np.int64).max // 4
+
+
+@dataclass
+class Drive:
+    """Per-target lists (CSR over neurons) of Poisson trains or DC currents."""
+    ptr: np.ndarray
+    value: np.ndarray  # Poisson: mean count per step; DC: amplitude * weight (pA)
+    weight: np.ndarray  # Poisson only
+    delay: np.ndarray  # steps
+    first: np.ndarray  # first emission step (inclusive)
+    last: np.ndarray  # last emission step (inclusive)
+    stream: np.ndarray  # RNG stream per entry (Poisson)
+
+
+@dataclass
+class Network:
+    spec: NetworkSpec
+    seed: int
+    dt: float
+    pop_start: dict[str, int]
+    model: np.ndarray  # int8 per neuron
+    params: np.ndarray  # (N, layout.N_COLS)
+    refr_counts: np.ndarray
+    v0: np.ndarray  # initial V relative to E_L
+    connectome: Connectome
+    poisson: Drive
+    dc: Drive
+    sg_step: np.ndarray  # emission step of each spike-generator spike
+    sg_src: np.ndarray  # its global source id (>= N)
+    input_src: dict[str, int] = field(default_factory=dict)  # spike generator -> source id
+
+    @property
+    def n_neurons(self) -> int:
+        return self.model.shape[0]
+
+    @property
+    def max_delay(self) -> int:
+        d = [c.delay if c.delays is None else int(c.delays.max(initial=1)) for c in self.connectome.connections]
+        return max(d + [1])
+
+    def population_of(self, gid: np.ndarray) -> tuple[list[str], np.ndarray]:
+        names = list(self.pop_start)
+        starts = np.array([self.pop_start[n] for n in names])
+        idx = np.searchsorted(starts, gid, side="right") - 1
+        return names, idx
+
+
+def _window(params: dict, dt: float) -> tuple[int, int]:
+    """Emission steps (first, last) of a device active in (start, stop]: a spike stamped
+    t = (e + 1) * dt is sent when start < t <= stop (NEST's Device::is_active)."""
+    start = params.get("start") or 0.0
+    stop = params.get("stop")
+    first = int(round(start / dt))
+    last = NEVER if stop is None else int(round(stop / dt)) - 1
+    return first, last
+
+
+def build_network(spec: NetworkSpec, seed: int) -> Network:
+    dt = spec.dt
+    pop_start, s = {}, 0
+    for name, pop in spec.populations.items():
+        pop_start[name] = s
+        s += pop.size
+    n = s
+    model = np.empty(n, np.int8)
+    P = np.zeros((n, L.N_COLS))
+    refr = np.empty(n, np.int32)
+    v0 = np.empty(n)
+    for k, (name, pop) in enumerate(spec.populations.items()):
+        a, b = pop_start[name], pop_start[name] + pop.size
+        prm = population_params(spec, name, k, seed)
+        model[a:b] = L.MODEL_CODES[pop.model]
+        refr[a:b] = fill_population(P[a:b], pop.model, prm, dt)
+        v0[a:b] = initial_v(spec, name, k, seed, prm["E_L"])
+    connectome = build_connectome(spec, seed)
+    poisson, dc = _drives(spec, connectome, pop_start, n, dt)
+    sg_step, sg_src, input_src = _spike_generators(spec, n, dt)
+    return Network(spec, seed, dt, pop_start, model, P, refr, v0, connectome, poisson, dc,
+                   sg_step, sg_src, input_src)
+
+
+def _drives(spec, connectome, pop_start, n, dt):
+    parts = {"poisson_generator": [], "dc_generator": []}
+    for c in connectome.connections:
+        inp = spec.inputs.get(c.source)
+        if inp is None or inp.model not in parts:
+            continue
+        first, last = _window(inp.params, dt)
+        tgt = pop_start[c.target] + c.targets.astype(np.int64)
+        m = tgt.shape[0]
+        if inp.model == "poisson_generator":
+            value = np.full(m, (inp.params.get("rate") or 0.0) * dt / 1000.0)
+        else:  # dc: the current each target receives is amplitude * weight
+            value = (inp.params.get("amplitude") or 0.0) * c.weight_array().astype(np.float64)
+        parts[inp.model].append((tgt, value, c.weight_array().astype(np.float64), c.delay_array(),
+                                 first, last, streams.stream(streams.POISSON, c.index)))
+    return _as_drive(parts["poisson_generator"], n), _as_drive(parts["dc_generator"], n)
+
+
+def _as_drive(items, n) -> Drive:
+    if not items:
+        z = np.zeros(0)
+        return Drive(np.zeros(n + 1, np.int64), z, z, np.zeros(0, np.int64), np.zeros(0, np.int64),
+                     np.zeros(0, np.int64), np.zeros(0, np.int64))
+    tgt = np.concatenate([it[0] for it in items])
+    cols = [np.concatenate([it[i] for it in items]) for i in (1, 2, 3)]
+    first = np.concatenate([np.full(len(it[0]), it[4], np.int64) for it in items])
+    last = np.concatenate([np.full(len(it[0]), it[5], np.int64) for it in items])
+    strm = np.concatenate([np.full(len(it[0]), it[6], np.int64) for it in items])
+    order = np.argsort(tgt, kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.add.at(ptr, tgt + 1, 1)
+    np.cumsum(ptr, out=ptr)
+    return Drive(ptr, cols[0][order], cols[1][order], cols[2][order].astype(np.int64), first[order],
+                 last[order], strm[order])
+
+
+def _spike_generators(spec, n, dt):
+    steps, srcs, ids = [], [], {}
+    for name, inp in spec.inputs.items():
+        if inp.model != "spike_generator":
+            continue
+        ids[name] = n + len(ids)
+        first, last = _window(inp.params, dt)
+        for t in inp.params.get("spike_times") or ():
+            e = int(round(t / dt)) - 1  # a spike at t is emitted in the step that ends at t
+            if first <= e <= last:
+                steps.append(e)
+                srcs.append(ids[name])
+    order = np.argsort(np.array(steps, np.int64), kind="stable")
+    return (np.array(steps, np.int64)[order], np.array(srcs, np.int64)[order], ids)

@@ -1,0 +1,125 @@
+"""The simulation lifecycle: build -> load -> run/step -> reset, with phase timers.
+
+>>> from sim_core.spec import load
+>>> sim = Simulation(load("two_neurons.yaml"))          # doctest: +SKIP
+>>> sim.run(50.0); sim.spikes("post")                    # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..backends import make_backend, resolve
+from ..errors import SpikeScopeError
+from ..spec.model import NetworkSpec
+from .network import build_network
+from .recording import SpikeRecord, VoltageRecord
+from .timers import PhaseTimers
+
+BLOCK_STEPS = 500  # steps per kernel call when a progress bar is shown
+
+
+class Simulation:
+    """A network instantiated on a backend.
+
+    Parameters
+    ----------
+    spec : NetworkSpec
+    backend : 'cpu' | 'gpu' | 'auto'
+    seed : int, optional; default the spec's seed. Same seed and backend: identical spikes.
+    threads : int, optional; CPU threads (default: all cores).
+    """
+
+    def __init__(self, spec: NetworkSpec, backend: str = "cpu", seed: int | None = None,
+                 threads: int | None = None):
+        self.spec = spec
+        self.seed = spec.seed if seed is None else int(seed)
+        self.backend_name = resolve(backend)
+        self.timers = PhaseTimers()
+        with self.timers.phase("build"):
+            self.network = build_network(spec, self.seed)
+        with self.timers.phase("load"):
+            self.backend = make_backend(self.backend_name, self.network, threads=threads)
+        net = self.network
+        sizes = {n: p.size for n, p in spec.populations.items()}
+        rec = list(spec.populations) if spec.recorders.spikes == "all" else list(spec.recorders.spikes)
+        self.spike_record = SpikeRecord(net.pop_start, sizes, rec, net.dt)
+        self._out_step = np.empty(max(4 * net.n_neurons, 1 << 20), np.int64)
+        self._out_id = np.empty_like(self._out_step)
+        self._out_n = np.zeros(1, np.int64)
+        vm = spec.recorders.voltmeter
+        if vm is not None:
+            idx = np.concatenate([net.pop_start[p] + np.arange(vm.n) for p in vm.populations])
+            self.voltages = VoltageRecord(list(vm.populations), idx.astype(np.int64),
+                                          int(round(vm.interval / net.dt)), net.dt)
+        else:
+            self.voltages = VoltageRecord([], np.zeros(0, np.int64), 1, net.dt, capacity=1)
+        self.steps_done = 0
+
+    # ------------------------------------------------------------------ time
+    @property
+    def t(self) -> float:
+        """Simulated time in ms."""
+        return self.steps_done * self.network.dt
+
+    def run(self, ms: float, progress: bool = False) -> None:
+        """Advance by ``ms`` (rounded to whole steps)."""
+        n = int(round(ms / self.network.dt))
+        if n < 0:
+            raise SpikeScopeError(f"run: {ms} ms is negative")
+        bar = None
+        if progress:
+            from tqdm import tqdm
+            bar = tqdm(total=round(n * self.network.dt), unit="ms", file=sys.stderr, leave=False,
+                       desc=self.spec.name)
+        with self.timers.phase("simulate"):
+            left = n
+            while left > 0:
+                block = min(left, BLOCK_STEPS) if bar else left
+                done = self._advance(block)
+                left -= done
+                if bar:
+                    bar.update(round((n - left) * self.network.dt) - bar.n)
+        if bar:
+            bar.close()
+
+    def step(self, n: int = 1) -> None:
+        with self.timers.phase("simulate"):
+            left = n
+            while left > 0:
+                left -= self._advance(left)
+
+    def _advance(self, n: int) -> int:
+        v = self.voltages
+        done = self.backend.advance(self.steps_done, n, self._out_step, self._out_id, self._out_n,
+                                    v.index, v.every, v.buf, v.n)
+        self.steps_done += done
+        with self.timers.phase("record"):
+            m = int(self._out_n[0])
+            if m:
+                self.spike_record.add(self._out_step[:m], self._out_id[:m])
+                self._out_n[0] = 0
+            v.drain()
+        return done
+
+    def reset(self) -> None:
+        """Back to t = 0 with the same network and initial state (rebuilds nothing)."""
+        self.backend.reset()
+        self.spike_record.clear()
+        self.voltages.clear()
+        self.steps_done = 0
+
+    # ------------------------------------------------------------------ results
+    def spikes(self, population: str) -> tuple[np.ndarray, np.ndarray]:
+        """(times in ms, node ids 0-based within the population)."""
+        return self.spike_record.population(population)
+
+    @property
+    def n_synapses(self) -> int:
+        """Connections between neurons (device connections are counted separately)."""
+        return sum(c.n_synapses for c in self.network.connectome.between_populations(self.spec))
+
+    @property
+    def bytes_per_synapse(self) -> float:
+        return self.backend.synapse_bytes() / max(self.backend.n_synapses, 1)

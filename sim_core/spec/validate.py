@@ -1,0 +1,234 @@
+"""Checks that need more than one field: names, references, parameter names per
+model, rule feasibility, delays on the dt grid. Each raises ``SpecError`` with the
+field path and what would be valid."""
+from __future__ import annotations
+
+import math
+import re
+
+from ..errors import SpecError, did_you_mean, one_of
+from .declarations import DEVICE_MODELS, NEURON_MODELS
+from .model import (POP_NAME_PATTERN, FixedIndegree, FixedOutdegree, FixedTotalNumber,
+                    LinearDelay, NetworkSpec, OneToOne, PairwiseBernoulli, GaussianP,
+                    ExponentialP, Normal, Lognormal, Uniform, Exponential)
+
+DISTRIBUTIONS = (Normal, Lognormal, Uniform, Exponential)
+
+
+def validate(spec: NetworkSpec) -> NetworkSpec:
+    _check_dt(spec)
+    for name, pop in spec.populations.items():
+        _check_population(spec, name, pop)
+    for name, inp in spec.inputs.items():
+        _check_input(spec, name, inp)
+    for i, proj in enumerate(spec.projections):
+        _check_projection(spec, i, proj)
+    _check_recorders(spec)
+    return spec
+
+
+def _check_dt(spec):
+    steps = spec.dt * 1000.0  # NEST's tic is 1 µs: the resolution must be a whole number of tics
+    if abs(steps - round(steps)) > 1e-9:
+        raise SpecError("dt", f"{spec.dt} ms is not a multiple of 0.001 ms")
+
+
+def _check_name(path: str, name: str, spec: NetworkSpec):
+    if not re.match(POP_NAME_PATTERN, name):
+        raise SpecError(path, f"name '{name}' must match {POP_NAME_PATTERN}")
+
+
+def _check_population(spec, name, pop):
+    path = f"populations.{name}"
+    _check_name(path, name, spec)
+    if name in spec.inputs:
+        raise SpecError(path, f"'{name}' is also an input; population and input names share one namespace")
+    if pop.model not in NEURON_MODELS:
+        raise SpecError(f"{path}.model", f"'{pop.model}' is not a neuron model; expected one of "
+                        f"{one_of(NEURON_MODELS)}{did_you_mean(pop.model, NEURON_MODELS)}")
+    decl = NEURON_MODELS[pop.model]
+    for key, value in pop.params.items():
+        p = f"{path}.params.{key}"
+        if key not in decl.param_names:
+            raise SpecError(p, f"unknown parameter of {pop.model}; valid: "
+                            f"{one_of(decl.param_names)}{did_you_mean(key, decl.param_names)}")
+        d = decl.param(key)
+        if d.kind == "bool":
+            if not isinstance(value, (bool, int, float)) or isinstance(value, DISTRIBUTIONS):
+                raise SpecError(p, "expected true or false")
+            continue
+        if isinstance(value, bool):
+            raise SpecError(p, f"got {value}; expected a number in {d.unit}")
+        _check_param_bound(p, d, value)
+    for key, value in pop.initial.items():
+        if key not in decl.state_names:
+            raise SpecError(f"{path}.initial.{key}", f"unknown state variable of {pop.model}; valid: "
+                            f"{one_of(decl.state_names)}{did_you_mean(key, decl.state_names)}")
+    merged = {**decl.defaults(), **pop.params}
+    v_reset, v_th = merged["V_reset"], merged["V_th"]
+    if isinstance(v_reset, float) and isinstance(v_th, float) and not v_reset < v_th:
+        raise SpecError(f"{path}.params.V_reset", f"{v_reset} mV must be below V_th ({v_th} mV)")
+    if pop.positions is not None:
+        _check_positions(f"{path}.positions", pop)
+
+
+def _check_param_bound(path, decl, value):
+    lo = decl.gt if decl.gt is not None else decl.ge
+    if lo is None:
+        return
+    if isinstance(value, float):
+        bad = value <= decl.gt if decl.gt is not None else value < decl.ge
+        if bad:
+            op = ">" if decl.gt is not None else ">="
+            raise SpecError(path, f"{value} must be {op} {lo} {decl.unit}".rstrip())
+    elif isinstance(value, DISTRIBUTIONS):
+        lower = _lowest_possible(value)
+        if lower is None or lower < lo or (decl.gt is not None and lower <= lo):
+            raise SpecError(path, f"the distribution can draw values <= {lo}; "
+                            f"bound it (e.g. low: {lo if decl.ge is not None else 'a positive value'})")
+
+
+def _lowest_possible(dist) -> float | None:
+    """Smallest value a distribution can draw, or None when unbounded below."""
+    if isinstance(dist, Uniform):
+        a, b = dist.offset + dist.scale * dist.low, dist.offset + dist.scale * dist.high
+        return min(a, b)
+    if dist.low is not None:
+        return dist.low
+    if isinstance(dist, (Lognormal, Exponential)) and dist.scale > 0:
+        return dist.offset
+    return None
+
+
+def _check_positions(path, pop):
+    pos = pop.positions
+    if len(pos.extent) != 2 or any(e <= 0 for e in pos.extent):
+        raise SpecError(f"{path}.extent", "expected two positive numbers [x, y] in mm")
+    if pos.kind == "grid":
+        if pos.shape is None or len(pos.shape) != 2 or any(s < 1 for s in pos.shape):
+            raise SpecError(f"{path}.shape", "a grid needs shape: [columns, rows]")
+        if pos.shape[0] * pos.shape[1] != pop.size:
+            raise SpecError(f"{path}.shape", f"{list(pos.shape)} holds {pos.shape[0] * pos.shape[1]} "
+                            f"neurons but size is {pop.size}")
+    elif pos.shape is not None:
+        raise SpecError(f"{path}.shape", "only grid positions have a shape")
+
+
+def _check_input(spec, name, inp):
+    path = f"inputs.{name}"
+    _check_name(path, name, spec)
+    if inp.model not in DEVICE_MODELS:
+        raise SpecError(f"{path}.model", f"'{inp.model}' is not an input device; expected one of "
+                        f"{one_of(DEVICE_MODELS)}{did_you_mean(inp.model, DEVICE_MODELS)}")
+    decl = DEVICE_MODELS[inp.model]
+    for key, value in inp.params.items():
+        p = f"{path}.params.{key}"
+        if key not in decl.param_names:
+            raise SpecError(p, f"unknown parameter of {inp.model}; valid: "
+                            f"{one_of(decl.param_names)}{did_you_mean(key, decl.param_names)}")
+        d = decl.param(key)
+        if d.kind == "times":
+            _check_spike_times(p, value, spec.dt)
+        elif value is not None:
+            if isinstance(value, (bool, tuple)):
+                raise SpecError(p, f"expected a number in {d.unit}")
+            _check_param_bound(p, d, value)
+    start = inp.params.get("start") or 0.0
+    stop = inp.params.get("stop")
+    if stop is not None and stop < start:
+        raise SpecError(f"{path}.params.stop", f"{stop} ms is before start ({start} ms)")
+
+
+def _check_spike_times(path, times, dt):
+    if not isinstance(times, tuple):
+        raise SpecError(path, "expected a list of spike times in ms")
+    prev = -math.inf
+    for i, t in enumerate(times):
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise SpecError(f"{path}[{i}]", f"got {t!r}; expected a number in ms")
+        if t < dt - 1e-12:
+            raise SpecError(f"{path}[{i}]", f"{t} ms is before the first step end ({dt} ms)")
+        if abs(t / dt - round(t / dt)) > 1e-9:
+            raise SpecError(f"{path}[{i}]", f"{t} ms is not on the dt grid ({dt} ms)")
+        if t < prev:
+            raise SpecError(f"{path}[{i}]", f"{t} ms comes after {prev} ms; spike times must be ascending")
+        prev = t
+
+
+def _check_projection(spec, i, proj):
+    path = f"projections[{i}]"
+    nodes = list(spec.populations) + list(spec.inputs)
+    if proj.source not in nodes:
+        raise SpecError(f"{path}.source", f"'{proj.source}' is not a population or input; expected one of "
+                        f"{one_of(nodes)}{did_you_mean(proj.source, nodes)}")
+    if proj.target not in spec.populations:
+        raise SpecError(f"{path}.target", f"'{proj.target}' is not a population; expected one of "
+                        f"{one_of(spec.populations)}{did_you_mean(proj.target, spec.populations)}")
+    n_src, n_tgt = spec.node_size(proj.source), spec.node_size(proj.target)
+    rule, rp = proj.rule, f"{path}.rule"
+    same = proj.source == proj.target
+    src_is_input = proj.source in spec.inputs
+    avail_src = n_src - (1 if same and not rule.allow_autapses else 0)
+    avail_tgt = n_tgt - (1 if same and not rule.allow_autapses else 0)
+    if isinstance(rule, OneToOne) and n_src != n_tgt:
+        raise SpecError(f"{rp}.rule", f"one_to_one needs equal sizes, but '{proj.source}' has {n_src} "
+                        f"and '{proj.target}' has {n_tgt}")
+    if isinstance(rule, FixedIndegree) and not rule.allow_multapses and rule.indegree > avail_src:
+        raise SpecError(f"{rp}.indegree", f"{rule.indegree} exceeds the {avail_src} sources of "
+                        f"'{proj.source}' while allow_multapses is false")
+    if isinstance(rule, FixedOutdegree) and not rule.allow_multapses and rule.outdegree > avail_tgt:
+        raise SpecError(f"{rp}.outdegree", f"{rule.outdegree} exceeds the {avail_tgt} targets in "
+                        f"'{proj.target}' while allow_multapses is false")
+    if isinstance(rule, (FixedIndegree, FixedOutdegree, FixedTotalNumber)) and avail_src * n_tgt == 0:
+        raise SpecError(rp, "no source/target pairs are available (autapses disallowed in a population of 1)")
+    if isinstance(rule, FixedTotalNumber) and not rule.allow_multapses:
+        pairs = n_src * n_tgt - (min(n_src, n_tgt) if same and not rule.allow_autapses else 0)
+        if rule.N > pairs:
+            raise SpecError(f"{rp}.N", f"{rule.N} exceeds the {pairs} distinct pairs while "
+                            "allow_multapses is false")
+    spatial_ok = (not src_is_input and spec.populations[proj.source].positions is not None
+                  and spec.populations[proj.target].positions is not None)
+    if isinstance(rule, PairwiseBernoulli):
+        if isinstance(rule.p, (GaussianP, ExponentialP)) and not spatial_ok:
+            raise SpecError(f"{rp}.p", "a distance-dependent p needs positions on both source and target")
+        if rule.mask is not None and not spatial_ok:
+            raise SpecError(f"{rp}.mask", "a mask needs positions on both source and target")
+        if isinstance(rule.p, float) and not 0.0 <= rule.p <= 1.0:
+            raise SpecError(f"{rp}.p", f"{rule.p} must lie in [0, 1]")
+    syn, sp = proj.synapse, f"{path}.synapse"
+    if isinstance(syn.delay, LinearDelay):
+        if not spatial_ok:
+            raise SpecError(f"{sp}.delay", "a distance-dependent delay needs positions on source and target")
+    elif isinstance(syn.delay, float):
+        if round(syn.delay / spec.dt) < 1:
+            raise SpecError(f"{sp}.delay", f"{syn.delay} ms rounds to less than one step; use >= dt ({spec.dt} ms)")
+    else:
+        lowest = _lowest_possible(syn.delay)
+        if lowest is None or lowest < spec.dt / 2:
+            raise SpecError(f"{sp}.delay", f"the distribution can draw delays below dt/2 ({spec.dt / 2} ms); "
+                            f"add low: {spec.dt / 2} or more")
+    if syn.receptor is not None and isinstance(syn.weight, float):
+        sign_ok = syn.weight >= 0 if syn.receptor == "excitatory" else syn.weight <= 0
+        if not sign_ok:
+            raise SpecError(f"{sp}.receptor", f"{syn.receptor} contradicts the weight {syn.weight}; "
+                            "NEST routes by the sign of the weight")
+
+
+def _check_recorders(spec):
+    rec = spec.recorders
+    if rec.spikes != "all":
+        for i, name in enumerate(rec.spikes):
+            if name not in spec.populations:
+                raise SpecError(f"recorders.spikes[{i}]", f"'{name}' is not a population; expected one of "
+                                f"{one_of(spec.populations)}{did_you_mean(name, spec.populations)}")
+    vm = rec.voltmeter
+    if vm is not None:
+        for i, name in enumerate(vm.populations):
+            if name not in spec.populations:
+                raise SpecError(f"recorders.voltmeter.populations[{i}]", f"'{name}' is not a population; "
+                                f"expected one of {one_of(spec.populations)}{did_you_mean(name, spec.populations)}")
+            if vm.n > spec.populations[name].size:
+                raise SpecError("recorders.voltmeter.n", f"{vm.n} exceeds the {spec.populations[name].size} "
+                                f"neurons of '{name}'")
+        if abs(vm.interval / spec.dt - round(vm.interval / spec.dt)) > 1e-9:
+            raise SpecError("recorders.voltmeter.interval", f"{vm.interval} ms is not a multiple of dt ({spec.dt} ms)")
