@@ -66,13 +66,16 @@ class Network:
         return names, idx
 
 
-def _window(params: dict, dt: float) -> tuple[int, int]:
+def _window(params: dict, dt: float, current: bool = False) -> tuple[int, int]:
     """Emission steps (first, last) of a device active in (start, stop]: a spike stamped
-    t = (e + 1) * dt is sent when start < t <= stop (NEST's Device::is_active)."""
+    t = (e + 1) * dt is sent when start < t <= stop (NEST's Device::is_active). Current
+    generators are tested one step ahead (NEST's StimulationDevice adds 2 steps, not 1),
+    so that with the minimal delay the current acts from start on."""
+    shift = 1 if current else 0
     start = params.get("start") or 0.0
     stop = params.get("stop")
-    first = int(round(start / dt))
-    last = NEVER if stop is None else int(round(stop / dt)) - 1
+    first = int(round(start / dt)) - shift
+    last = NEVER if stop is None else int(round(stop / dt)) - 1 - shift
     return first, last
 
 
@@ -106,7 +109,7 @@ def _drives(spec, connectome, pop_start, n, dt):
         inp = spec.inputs.get(c.source)
         if inp is None or inp.model not in parts:
             continue
-        first, last = _window(inp.params, dt)
+        first, last = _window(inp.params, dt, current=inp.model == "dc_generator")
         tgt = pop_start[c.target] + c.targets.astype(np.int64)
         m = tgt.shape[0]
         if inp.model == "poisson_generator":

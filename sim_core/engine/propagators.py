@@ -38,8 +38,9 @@ def psc_alpha(tau_syn, tau_m, c_m, h) -> tuple[float, float]:
 
 
 def leak(tau_m, c_m, h, model: str) -> tuple[float, float, float]:
-    """(P22 = exp(-h/tau_m), P20 = current -> voltage, expm1(-h/tau_m)).
-    iaf_psc_exp writes P20 as tau_m/C_m (1 - P22); checked bit-exact against NEST 3.10."""
+    """(P22 = exp(-h/tau_m), P20 = current -> voltage, expm1(-h/tau_m)). Each model writes
+    P20 its own way in NEST; these forms were checked against NEST 3.10 voltage traces
+    (exact for iaf_psc_exp and iaf_psc_delta, within 1 ulp for iaf_psc_alpha)."""
     expm1 = math.expm1(-h / tau_m)
     p22 = math.exp(-h / tau_m)
     if model == "iaf_psc_exp":
