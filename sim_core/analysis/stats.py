@@ -1,0 +1,47 @@
+"""Spike-train statistics per population: rates (spikes/s) and ISI CV."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def rates_hz(times: np.ndarray, ids: np.ndarray, n: int, t_start: float, t_stop: float) -> np.ndarray:
+    """Per-neuron rate (spikes/s) from spikes in (t_start, t_stop] ms."""
+    sel = (times > t_start) & (times <= t_stop)
+    counts = np.bincount(ids[sel], minlength=n)
+    return counts / ((t_stop - t_start) / 1000.0)
+
+
+def cv_isi(times: np.ndarray, ids: np.ndarray, n: int, t_start: float, t_stop: float,
+           min_spikes: int = 3) -> np.ndarray:
+    """Per-neuron coefficient of variation of the inter-spike intervals, NaN for neurons
+    with fewer than ``min_spikes`` spikes in (t_start, t_stop]."""
+    sel = (times > t_start) & (times <= t_stop)
+    t, i = times[sel], ids[sel]
+    order = np.lexsort((t, i))
+    t, i = t[order], i[order]
+    out = np.full(n, np.nan)
+    if t.size < 2:
+        return out
+    isi = np.diff(t)
+    same = i[1:] == i[:-1]
+    isi, owner = isi[same], i[1:][same]
+    cnt = np.bincount(owner, minlength=n)
+    s1 = np.bincount(owner, isi, minlength=n)
+    s2 = np.bincount(owner, isi * isi, minlength=n)
+    ok = cnt >= max(min_spikes - 1, 1)
+    mean = s1[ok] / cnt[ok]
+    var = np.maximum(s2[ok] / cnt[ok] - mean * mean, 0.0)
+    out[ok] = np.sqrt(var) / mean
+    return out
+
+
+def population_summary(sim, t_start: float, t_stop: float) -> tuple[dict, dict]:
+    """({pop: mean rate}, {pop: mean CV or None}) over the recorded populations."""
+    rates, cvs = {}, {}
+    for name in sim.spike_record.recorded:
+        times, ids = sim.spikes(name)
+        n = sim.spec.populations[name].size
+        rates[name] = float(rates_hz(times, ids, n, t_start, t_stop).mean())
+        cv = cv_isi(times, ids, n, t_start, t_stop)
+        cvs[name] = float(np.nanmean(cv)) if np.isfinite(cv).any() else None
+    return rates, cvs

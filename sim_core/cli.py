@@ -1,0 +1,192 @@
+"""``spikescope`` command line: run a spec or preset, export a preset as a spec.
+
+Imports no GUI package and no CuPy unless ``--backend gpu`` asks for it. Bad input
+ends with one line on stderr naming the field, and exit code 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage over several)
+        sys.stderr.write(f"spikescope: error: {message}\n")
+        sys.exit(2)
+
+
+def _positive(name):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: '{text}' is not a number") from None
+        if not v > 0:
+            raise argparse.ArgumentTypeError(f"{name}: {v} must be > 0")
+        return v
+    return conv
+
+
+def _nonneg(name, kind=float):
+    def conv(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name}: '{text}' is not a valid {kind.__name__}") from None
+        if v < 0:
+            raise argparse.ArgumentTypeError(f"{name}: {v} must be >= 0")
+        return v
+    return conv
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="spikescope", description="Build and simulate spiking networks (spec spikescope/1).")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
+    r = sub.add_parser("run", help="simulate a spec file or a preset")
+    r.add_argument("model", help="spec file (.yaml/.json) or preset name (brunel, microcircuit, clustered)")
+    r.add_argument("--scale", type=_positive("--scale"), help="preset scale (presets only)")
+    r.add_argument("--t-sim", type=_positive("--t-sim"), default=1000.0, help="simulated time after presim, ms")
+    r.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (not analysed)")
+    r.add_argument("--seed", type=_nonneg("--seed", int), help="random seed (default: the spec's)")
+    r.add_argument("--backend", default="cpu", help="cpu | gpu | auto")
+    r.add_argument("--threads", type=_nonneg("--threads", int), help="CPU threads (default: all cores)")
+    r.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
+    r.add_argument("--progress", action="store_true", help="show the progress bar even with --json")
+    r.add_argument("--out", help="write DIR/spikes.h5 (SONATA) and DIR/run.json")
+    e = sub.add_parser("export", help="write a preset (or a spec) as an editable spec file")
+    e.add_argument("model", help="preset name or spec file")
+    e.add_argument("--scale", type=_positive("--scale"), help="preset scale")
+    e.add_argument("--format", default=None, help="yaml | json | nest (default: from the file suffix)")
+    e.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
+    v = sub.add_parser("validate", help="check a spec file and say what is wrong")
+    v.add_argument("model")
+    sub.add_parser("schema", help="print the JSON Schema of spikescope/1")
+    return p
+
+
+def load_model(name: str, scale: float | None):
+    """A preset name or a spec path -> validated NetworkSpec."""
+    from .models.registry import PRESETS, preset_dict
+    from .spec import from_dict, load
+    if name in PRESETS:
+        try:
+            data = preset_dict(name, 1.0 if scale is None else scale)
+        except ValueError as exc:
+            raise SpecError("--scale", str(exc)) from None
+        return from_dict(data)
+    path = Path(name)
+    if not path.exists():
+        raise SpecError("model", f"'{name}' is neither a spec file nor a preset; presets: "
+                        f"{one_of(PRESETS)}{did_you_mean(name, PRESETS)}")
+    if scale is not None:
+        raise SpecError("--scale", "applies to presets only; edit the sizes in the spec file instead")
+    return load(path)
+
+
+def cmd_run(args) -> int:
+    from .analysis.stats import population_summary
+    from .engine.simulation import Simulation
+
+    spec = load_model(args.model, args.scale)
+    show = (not args.json) or args.progress
+    if show:
+        print(f"building {spec.name}: {spec.n_neurons:,} neurons ...", file=sys.stderr)
+    sim = Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads)
+    if args.backend == "auto" and show:
+        print(f"backend auto: using {sim.backend_name}", file=sys.stderr)
+    t_total = args.t_presim + args.t_sim
+    sim.run(t_total, progress=show)
+    rates, cvs = population_summary(sim, args.t_presim, t_total)
+    sim_s = sim.timers["simulate"]
+    summary = {
+        "model": spec.name, "n_neurons": spec.n_neurons, "n_synapses": sim.n_synapses,
+        "n_synapses_stored": sim.backend.n_synapses,
+        "build_s": round(sim.timers["build"] + sim.timers["load"], 4), "sim_s": round(sim_s, 4),
+        "rtf": round(sim_s / (t_total / 1000.0), 4), "backend": sim.backend_name,
+        "threads": getattr(sim.backend, "threads", None), "device": platform.processor() or platform.machine(),
+        "bytes_per_synapse": round(sim.bytes_per_synapse, 3), "seed": sim.seed,
+        "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
+        "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},
+    }
+    if args.out:
+        _write_out(Path(args.out), sim, spec, summary)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_table(summary)
+    return 0
+
+
+def _write_out(out: Path, sim, spec, summary):
+    from .io.sonata import write_spikes
+    from .spec import to_plain
+    out.mkdir(parents=True, exist_ok=True)
+    write_spikes(out / "spikes.h5", {n: sim.spikes(n) for n in sim.spike_record.recorded})
+    record = {**summary, "spec": to_plain(spec), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    (out / "run.json").write_text(json.dumps(record, indent=2))
+
+
+def _print_table(s):
+    print(f"{s['model']}: {s['n_neurons']:,} neurons, {s['n_synapses']:,} synapses, backend {s['backend']}")
+    print(f"build {s['build_s']:.2f} s, simulation {s['sim_s']:.2f} s (RTF {s['rtf']:.2f}), "
+          f"{s['bytes_per_synapse']:.1f} bytes/synapse, {s['n_spikes']:,} spikes")
+    print(f"{'population':<12}{'rate (spikes/s)':>16}{'CV ISI':>10}")
+    for name, rate in s["rates_hz"].items():
+        cv = s["cv_isi"][name]
+        print(f"{name:<12}{rate:>16.3f}{('%.3f' % cv) if cv is not None else '-':>10}")
+
+
+def cmd_export(args) -> int:
+    from .spec import dumps
+    spec = load_model(args.model, args.scale)
+    fmt = args.format or ("json" if args.output.endswith(".json") else
+                          "nest" if args.output.endswith(".py") else "yaml")
+    if fmt in ("yaml", "json"):
+        text = dumps(spec, fmt)
+    elif fmt == "nest":
+        from .io.nest_export import pynest_script
+        from .spec import to_plain
+        text = pynest_script(to_plain(spec))
+    else:
+        raise SpecError("--format", f"'{fmt}' is not valid; expected one of json, nest, yaml")
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    spec = load_model(args.model, None)
+    print(f"{args.model}: valid ({spec.n_neurons:,} neurons, {len(spec.projections)} projections)")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .spec import json_schema
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    handlers = {"run": cmd_run, "export": cmd_export, "validate": cmd_validate, "schema": cmd_schema}
+    try:
+        return handlers[args.command](args)
+    except SpikeScopeError as exc:
+        sys.stderr.write(f"spikescope: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("spikescope: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
