@@ -103,8 +103,9 @@ def build(scale: float = 1.0, **overrides) -> dict:
     d = derived(p["g"], p["eta"], p["J"])
     delay = float(p["delay"])
 
-    def pop() -> dict:
-        return {"model": "iaf_psc_alpha", "params": dict(NEURON), "initial": {"V_m": 0.0}}
+    def pop(size: int) -> dict:
+        return {"model": "iaf_psc_alpha", "size": size, "params": dict(NEURON),
+                "initial": {"V_m": 0.0}}
 
     def proj(src: str, tgt: str, rule: dict, weight: float) -> dict:
         return {"source": src, "target": tgt, "rule": rule,
@@ -126,7 +127,7 @@ def build(scale: float = 1.0, **overrides) -> dict:
             f"-> {d['J_ex']:.2f} pA)."),
         "dt": 0.1,
         "seed": int(p["seed"]),
-        "populations": {"E": {**pop(), "size": n_e}, "I": {**pop(), "size": n_i}},
+        "populations": {"E": pop(n_e), "I": pop(n_i)},
         "inputs": {"ext": {"model": "poisson_generator", "params": {"rate": d["p_rate"]}}},
         "projections": [
             proj("E", "E", indegree(C_E), d["J_ex"]),
