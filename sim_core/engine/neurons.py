@@ -66,10 +66,9 @@ def fill_population(P: np.ndarray, model: str, prm: dict[str, np.ndarray], h: fl
 
 
 def initial_v(spec: NetworkSpec, name: str, pop_index: int, seed: int, e_l: np.ndarray) -> np.ndarray:
-    """Initial membrane potential relative to E_L (NEST's default: V_m = E_L)."""
+    """Initial membrane potential relative to E_L. As in NEST, an unset V_m is the model's
+    default (-70 mV) whatever E_L is: setting E_L does not move V_m."""
     pop = spec.populations[name]
-    v = pop.initial.get("V_m")
-    if v is None:
-        return np.zeros(pop.size)
+    v = pop.initial.get("V_m", NEURON_MODELS[pop.model].state[0].default)
     return draw_array(v, pop.size, seed, streams.stream(streams.INITIAL, pop_index),
                       f"populations.{name}.initial.V_m") - e_l

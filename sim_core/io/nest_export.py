@@ -45,8 +45,8 @@ def pynest_script(spec: dict) -> str:
 
 # ------------------------------------------------------------------ literals and expressions
 def _num(x) -> str:
-    """A number as a float literal. NEST 3.10 types a list by its first element (spike_times
-    [1, 2.5] becomes [1, 2]) and rejects nothing, so every spec number is written as a float."""
+    """A number as a float literal: NEST 3.10 types a list by its first element and silently
+    truncates the rest (spike_times [1, 2.5] becomes [1.0, 2.0]), so spec numbers stay floats."""
     x = float(x)
     if math.isinf(x):
         return "np.inf" if x > 0 else "-np.inf"
@@ -129,6 +129,16 @@ def _params(params: dict) -> str:
     return _dict([(k, _value(v)) for k, v in params.items() if v is not None])
 
 
+def _statement(lead: str, func: str, args: list[str]) -> str:
+    """``lead + func(args)`` for a function body: on one line if its first line fits, else
+    one argument per line."""
+    one = f"{lead}{func}({', '.join(args)})"
+    if len(INDENT) + len(one.split("\n")[0]) <= LINE_WIDTH:
+        return one
+    inner = "".join(f"{INDENT}{a}".replace("\n", "\n" + INDENT) + ",\n" for a in args)
+    return f"{lead}{func}(\n{inner})"
+
+
 def _function(signature: str, doc: str, body: list[str]) -> str:
     """A function definition of the script; ``body`` items may span several lines and are
     indented relative to the function."""
@@ -189,22 +199,21 @@ def _populations(spec: dict) -> str:
 
 
 def _population(name: str, pop: dict) -> list[str]:
-    model, size = pop["model"], int(pop["size"])
-    args = [_str(model)]
+    args = [_str(pop["model"])]
     lines = []
     positions = pop.get("positions")
     if positions is None:
-        args.append(str(size))
+        args.append(str(int(pop["size"])))
     else:
         lines += _positions(positions)
         if positions["kind"] != "grid":  # a grid's size follows from its shape
-            args.append(str(size))
+            args.append(str(int(pop["size"])))
         args.append("positions=positions")
     if pop.get("params"):
         args.append("params=" + _params(pop["params"]))
-    lines.append(f"pops[{_str(name)}] = nest.Create({', '.join(args)})")
+    lines.append(_statement(f"pops[{_str(name)}] = ", "nest.Create", args))
     if pop.get("initial"):
-        lines.append(f"pops[{_str(name)}].set({_params(pop['initial'])})  # initial state")
+        lines += ["# initial state", f"pops[{_str(name)}].set({_params(pop['initial'])})"]
     return lines
 
 
@@ -214,13 +223,15 @@ def _positions(pos: dict) -> list[str]:
     wrap = bool(pos.get("periodic", False))
     if pos["kind"] == "grid":
         # NEST numbers grid neurons column by column, rows from the top (as the spec does)
-        return [f"positions = nest.spatial.grid(shape={[int(s) for s in pos['shape']]}, "
-                f"extent={_lit(extent)}, center={_lit([0.0] * len(extent))}, edge_wrap={wrap})"]
+        return [_statement("positions = ", "nest.spatial.grid", [
+            f"shape={[int(n) for n in pos['shape']]}", f"extent={_lit(extent)}",
+            f"center={_lit([0.0] * len(extent))}", f"edge_wrap={wrap}"])]
     coords = ", ".join(f"nest.random.uniform(min={_num(-e / 2)}, max={_num(e / 2)})" for e in extent)
     return [
         "# free layers take no center: NEST centres the extent on the middle of the drawn",
         "# positions, which moves no neuron and no distance (with edge_wrap only the extent counts)",
-        f"positions = nest.spatial.free([{coords}], extent={_lit(extent)}, edge_wrap={wrap})",
+        _statement("positions = ", "nest.spatial.free",
+                   [f"[{coords}]", f"extent={_lit(extent)}", f"edge_wrap={wrap}"]),
     ]
 
 
@@ -230,7 +241,7 @@ def _inputs(spec: dict) -> str:
         args = [_str(device["model"])]
         if device.get("params"):
             args.append("params=" + _params(device["params"]))
-        body.append(f"inputs[{_str(name)}] = nest.Create({', '.join(args)})")
+        body.append(_statement(f"inputs[{_str(name)}] = ", "nest.Create", args))
     body.append("return inputs")
     return _function("create_inputs()", "The stimulating devices, by name.", body)
 
@@ -245,22 +256,30 @@ def _projections(spec: dict) -> str:
 
 def _projection(i: int, proj: dict, spec: dict) -> list[str]:
     rule, syn = proj["rule"], proj["synapse"]
-    src, tgt = f"nodes[{_str(proj['source'])}]", f"nodes[{_str(proj['target'])}]"
     lines = [f"# projection {i}: {proj['source']} -> {proj['target']}, {rule['rule']}"]
     if "receptor" in syn:
         lines.append("# receptor: NEST routes by the sign of the weight")
     if syn.get("resolution"):
         res = syn["resolution"]
-        lines.append(f"# weight resolution ({res['levels']} levels, {res.get('method', 'mean_variance')}) "
-                     "has no NEST counterpart: NEST uses full-resolution weights")
-    model = syn.get("model", DEFAULT_SYNAPSE)
+        method = res.get("method", "mean_variance")
+        lines += [f"# the weight resolution ({res['levels']} levels, {method}) has no NEST counterpart:",
+                  "# NEST uses full-resolution weights"]
     delay = syn.get("delay", DEFAULT_DELAY)
-    conn = _dict(_conn_entries(rule))
     if _is_linear_delay(delay) and rule["rule"] not in SPATIAL_RULES:
-        return lines + _connect_then_set_delays(i, src, tgt, conn, model, syn, delay, spec, proj)
-    syn_spec = _dict([("synapse_model", _str(model)), ("weight", _value(syn["weight"])),
-                      ("delay", _delay(delay))])
-    return lines + [f"nest.Connect({src}, {tgt}, {conn}, {syn_spec})"]
+        return lines + _connect_then_set_delays(i, proj, spec)
+    return lines + [_connect(proj, syn.get("model", DEFAULT_SYNAPSE), _delay(delay))]
+
+
+def _connect(proj: dict, synapse_model: str, delay: str) -> str:
+    """``nest.Connect(source, target, conn_spec, syn_spec)``; ``delay`` is an expression."""
+    syn_spec = _dict([("synapse_model", _str(synapse_model)),
+                      ("weight", _value(proj["synapse"]["weight"])), ("delay", delay)])
+    return _statement("", "nest.Connect", [_node(proj["source"]), _node(proj["target"]),
+                                           _dict(_conn_entries(proj["rule"])), syn_spec])
+
+
+def _node(name: str) -> str:
+    return f"nodes[{_str(name)}]"
 
 
 def _conn_entries(rule: dict) -> list[tuple[str, str]]:
@@ -289,28 +308,33 @@ def _delay(delay) -> str:
     if _is_linear_delay(delay):
         # the spec rounds delays to the grid with at least one step; NEST rounds the same way
         # but refuses a delay that rounds to 0, which offset + 0 / velocity may
-        return (f"nest.math.max({_num(delay['offset'])} + nest.spatial.distance / "
-                f"{_num(delay['velocity'])}, DT)")
+        r = f"nest.spatial.distance / {_num(delay['velocity'])}"
+        if delay["offset"]:
+            r = f"{_num(delay['offset'])} + {r}"
+        return f"nest.math.max({r}, DT)"
     # distributions are validated to draw nothing below dt / 2, which NEST rounds up to dt
     return _value(delay)
 
 
-def _connect_then_set_delays(i, src, tgt, conn, model, syn, delay, spec, proj) -> list[str]:
+def _connect_then_set_delays(i: int, proj: dict, spec: dict) -> list[str]:
     """Distance-dependent delays for a rule that NEST gives no spatial parameters: connect
     through a private copy of the synapse model, then set the delays from the positions."""
+    model = proj["synapse"].get("model", DEFAULT_SYNAPSE)
     private = f"{model}_projection_{i}"
+    delay = proj["synapse"]["delay"]
+    # distances on the target's sheet, as the engine takes them
     sheet = spec["populations"][proj["target"]]["positions"]
     extent = [float(e) for e in sheet.get("extent", DEFAULT_EXTENT)]
-    syn_spec = _dict([("synapse_model", _str(private)), ("weight", _value(syn["weight"])),
-                      ("delay", "DT")])
     return [
-        f"# NEST has distance-dependent parameters only for {', '.join(SPATIAL_RULES)}: connect",
-        "# through a private synapse model, then set the delays from the neurons' positions",
+        f"# NEST gives distance-dependent parameters only to {', '.join(SPATIAL_RULES)}:",
+        "# connect through a private synapse model, then set the delays from the positions",
         f"nest.CopyModel({_str(model)}, {_str(private)})",
-        f"nest.Connect({src}, {tgt}, {conn}, {syn_spec})",
-        f"set_distance_delays(nest.GetConnections(synapse_model={_str(private)}), {src}, {tgt},",
-        f"{INDENT}offset={_num(delay['offset'])}, velocity={_num(delay['velocity'])}, "
-        f"extent={_lit(extent)}, periodic={bool(sheet.get('periodic', False))})",
+        _connect(proj, private, "DT"),
+        _statement("", "set_distance_delays", [
+            f"nest.GetConnections(synapse_model={_str(private)})",
+            _node(proj["source"]), _node(proj["target"]),
+            f"offset={_num(delay['offset'])}", f"velocity={_num(delay['velocity'])}",
+            f"extent={_lit(extent)}", f"periodic={bool(sheet.get('periodic', False))}"]),
     ]
 
 
@@ -342,9 +366,9 @@ def _recorders(spec: dict) -> str:
 
 
 # ------------------------------------------------------------------ fixed parts of the script
-_FIXED_ARGS = '''
+_FIXED_ARGS = r'''
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--t-sim", type=float, default=1000.0, metavar="MS",
                         help="recorded and measured time (default 1000)")
     parser.add_argument("--t-presim", type=float, default=0.0, metavar="MS",
@@ -362,7 +386,7 @@ def parse_args(argv):
     return args
 '''
 
-_SET_DISTANCE_DELAYS = '''
+_SET_DISTANCE_DELAYS = r'''
 def set_distance_delays(conns, sources, targets, offset, velocity, extent, periodic):
     """delay = offset + r / velocity, at least DT, with r the distance between the connected
     neurons (on the torus if periodic)."""
@@ -378,7 +402,7 @@ def set_distance_delays(conns, sources, targets, offset, velocity, extent, perio
     conns.set(delay=delays.tolist())
 '''
 
-_FIXED_OUTPUT = '''
+_FIXED_OUTPUT = r'''
 def population_events(recorder, population, keys=()):
     """A recorder's events sorted by time then sender, senders 0-based in the population."""
     events = recorder.get("events")
@@ -409,7 +433,7 @@ def save_npz(path, per_population):
                       for key, values in arrays.items()})
 '''
 
-_FIXED_MAIN = '''
+_FIXED_MAIN = r'''
 def main(argv=None):
     args = parse_args(argv)
     t0 = time.perf_counter()

@@ -59,7 +59,7 @@ _SYN_TAUS = (
     ParamDecl("tau_syn_in", "ms", 2.0, "inhibitory synaptic time constant", gt=0.0),
 )
 _V_MIN = ParamDecl("V_min", "mV", None, "lower bound of the membrane potential (unbounded when absent)")
-_V_M = (ParamDecl("V_m", "mV", None, "membrane potential (default: E_L)"),)
+_V_M = (ParamDecl("V_m", "mV", -70.0, "initial membrane potential; as in NEST it does not follow E_L"),)
 
 NEURON_MODELS: dict[str, ModelDecl] = {
     m.name: m

@@ -149,3 +149,13 @@ def test_voltage_trace_matches_nest():
         r = np.array(ref[m])
         assert len(r) > 300
         assert np.max(np.abs(v[: len(r), 0] - r)) < 1e-12, m
+
+
+def test_unset_v_m_does_not_follow_e_l():
+    """NEST keeps V_m at its default -70 mV when only E_L is changed (bug found in review:
+    SpikeScope used to start such neurons at E_L)."""
+    spec = {"dt": 0.1, "populations": {"A": {"model": "iaf_psc_exp", "size": 2,
+                                             "params": {"E_L": 0.0, "V_reset": 0.0, "V_th": 20.0, "I_e": 600.0}}}}
+    a, b = ours(spec, 80.0), nest_spikes(spec, 80.0)
+    assert len(a["A"][0]) > 0
+    assert_identical(a, b)

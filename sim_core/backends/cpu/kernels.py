@@ -61,6 +61,29 @@ def _update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
     return False
 
 
+@njit(cache=True, inline="always")
+def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
+                 syn_tgt, syn_w, syn_d, ring_ex, ring_in):
+    """Add the weights of synapses j0..j1 into the ring slots of their delays."""
+    if not w_arr and not d_arr:  # one weight, one delay: the common case, one buffer row
+        sl = ks + d0
+        if sl >= D:
+            sl -= D
+        buf = ring_ex[sl] if (w0 > 0.0 or single) else ring_in[sl]
+        for j in range(j0, j1):
+            buf[off + syn_tgt[j]] += w0
+        return
+    for j in range(j0, j1):
+        w = syn_w[woff + j] if w_arr else w0
+        sl = ks + (syn_d[doff + j] if d_arr else d0)
+        if sl >= D:
+            sl -= D
+        if w > 0.0 or single:
+            ring_ex[sl, off + syn_tgt[j]] += w
+        else:
+            ring_in[sl, off + syn_tgt[j]] += w
+
+
 @njit(parallel=True, cache=True)
 def advance(k0, n_steps, h, seed, lo, hi,
             mtype, P, S, refr, refr_counts, ring_ex, ring_in,
@@ -127,6 +150,7 @@ def advance(k0, n_steps, h, seed, lo, hi,
             sg_pos[0] += 1
         # ---- 2. delivery (threads own target ranges)
         if ns > 0:
+            ks = k % D
             for c in prange(n_chunks):
                 t_lo, t_hi = lo[c], hi[c]
                 for s_i in range(ns):
@@ -141,20 +165,13 @@ def advance(k0, n_steps, h, seed, lo, hi,
                         row = pr_iptr0[q] + s - pr_src0[q]
                         r0 = indptr[row]
                         r1 = indptr[row + 1]
-                        j0 = r0 + np.searchsorted(syn_tgt[r0:r1], a)
-                        j1 = r0 + np.searchsorted(syn_tgt[r0:r1], b)
-                        off = pr_tgt0[q]
-                        woff = pr_woff[q] - pr_syn0[q]  # per-synapse values, when the projection has them
-                        doff = pr_doff[q] - pr_syn0[q]
-                        for j in range(j0, j1):
-                            w = syn_w[woff + j] if pr_woff[q] >= 0 else pr_w[q]
-                            d = syn_d[doff + j] if pr_doff[q] >= 0 else pr_d[q]
-                            t = off + syn_tgt[j]
-                            sl = (k + d) % D
-                            if w > 0.0 or pr_single[q]:
-                                ring_ex[sl, t] += w
-                            else:
-                                ring_in[sl, t] += w
+                        j0, j1 = r0, r1
+                        if a > 0 or b < pr_ntgt[q]:  # this thread owns part of the target population
+                            j0 = r0 + np.searchsorted(syn_tgt[r0:r1], a)
+                            j1 = r0 + np.searchsorted(syn_tgt[r0:r1], b)
+                        _deliver_row(j0, j1, ks, D, pr_tgt0[q], pr_w[q], pr_woff[q] - pr_syn0[q],
+                                     pr_woff[q] >= 0, pr_d[q], pr_doff[q] - pr_syn0[q], pr_doff[q] >= 0,
+                                     pr_single[q], syn_tgt, syn_w, syn_d, ring_ex, ring_in)
         # ---- 3. voltmeter
         if vm_idx.shape[0] > 0 and (k + 1) % vm_every == 0:
             r = vm_n[0]
