@@ -26,7 +26,7 @@ NEST_RUNNER = textwrap.dedent("""
         recs[name] = nest.Create("spike_recorder"); nest.Connect(nodes[name], recs[name])
     for name, i in spec.get("inputs", {}).items():
         nodes[name] = nest.Create(i["model"], params=i["params"])
-    for pr in spec["projections"]:
+    for pr in spec.get("projections", []):
         r = dict(pr["rule"]); rule = r.pop("rule")
         nest.Connect(nodes[pr["source"]], nodes[pr["target"]], {"rule": rule, **r},
                      {"weight": pr["synapse"]["weight"], "delay": pr["synapse"]["delay"]})
