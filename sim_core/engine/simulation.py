@@ -56,6 +56,10 @@ class Simulation:
         else:
             self.voltages = VoltageRecord([], np.zeros(0, np.int64), 1, net.dt, capacity=1)
         self.steps_done = 0
+        # Numba compiles (or loads from its cache) on first call: do it now, timed apart,
+        # so that neither build_s nor sim_s hides compile time.
+        with self.timers.phase("compile"):
+            self._advance(0)
 
     # ------------------------------------------------------------------ time
     @property

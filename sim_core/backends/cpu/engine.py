@@ -22,6 +22,7 @@ class CpuBackend:
         bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
         self.lo, self.hi = bounds[:-1].copy(), bounds[1:].copy()
         self._pack_projections()
+        self.pz_exp_neg = np.exp(-net.poisson.value)
         self.D = net.max_delay + 1
         self.ring_ex = np.zeros((self.D, n))
         self.ring_in = np.zeros((self.D, n))
@@ -101,7 +102,7 @@ class CpuBackend:
         return kernels.advance(
             k0, n_steps, net.dt, np.uint64(net.seed), self.lo, self.hi,
             net.model, net.params, self.S, self.refr, net.refr_counts, self.ring_ex, self.ring_in,
-            pz.ptr, pz.value, pz.weight, pz.delay, pz.first, pz.last, pz.stream,
+            pz.ptr, pz.value, self.pz_exp_neg, pz.weight, pz.delay, pz.first, pz.last, pz.stream,
             dc.ptr, dc.value, dc.delay, dc.first, dc.last,
             self.group_of, self.grp_ptr, self.grp_proj, self.pr_src0, self.pr_tgt0, self.pr_ntgt,
             self.pr_iptr0, self.pr_syn0, self.pr_w, self.pr_woff, self.pr_d, self.pr_doff,

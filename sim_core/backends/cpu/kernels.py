@@ -87,7 +87,7 @@ def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
 @njit(parallel=True, cache=True)
 def advance(k0, n_steps, h, seed, lo, hi,
             mtype, P, S, refr, refr_counts, ring_ex, ring_in,
-            pz_ptr, pz_lam, pz_w, pz_d, pz_first, pz_last, pz_stream,
+            pz_ptr, pz_lam, pz_elam, pz_w, pz_d, pz_first, pz_last, pz_stream,
             dc_ptr, dc_amp, dc_d, dc_first, dc_last,
             group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0,
             pr_w, pr_woff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d,
@@ -117,7 +117,7 @@ def advance(k0, n_steps, h, seed, lo, hi,
                 for j in range(pz_ptr[i], pz_ptr[i + 1]):  # Poisson trains emitted d steps ago
                     e = k - pz_d[j]
                     if pz_first[j] <= e <= pz_last[j]:
-                        n = poisson(pz_lam[j], seed, pz_stream[j], j, e)
+                        n = poisson(pz_lam[j], pz_elam[j], seed, pz_stream[j], j, e)
                         if n > 0:
                             x = n * pz_w[j]
                             if x > 0.0:

@@ -79,15 +79,19 @@ def draw(kind, p1, p2, low, high, scale, offset, seed, stream, entity, counter):
     return math.nan
 
 
+SMALL_MEAN = 12.0  # below: inversion; above: PTRS
+
+
 @njit(cache=True)
-def poisson(lam, seed, stream, entity, counter):
-    """A Poisson count with mean ``lam``: inversion for small means, Hörmann's PTRS
+def poisson(lam, exp_neg_lam, seed, stream, entity, counter):
+    """A Poisson count with mean ``lam`` (``exp_neg_lam`` = exp(-lam), precomputed by the
+    caller because it is the same every step): inversion for small means, Hörmann's PTRS
     transformed rejection for large ones (both exact)."""
     if lam <= 0.0:
         return 0
-    if lam < 12.0:
+    if lam < SMALL_MEAN:
         u, _ = uniform2(seed, stream, entity, counter, 0)
-        p = math.exp(-lam)
+        p = exp_neg_lam
         cdf = p
         k = 0
         while u > cdf and k < 1000:

@@ -1,0 +1,30 @@
+"""The shipped model presets by name.
+
+Each preset is a function ``build(scale=1.0, **params) -> dict`` that returns a spec as
+plain data (format ``spikescope/1``, see ``shared/design/SPEC.md``), ready for
+``yaml.safe_dump`` or for the spec parser. ``spikescope export PRESET`` writes one out.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from . import brunel, clustered, microcircuit
+
+PRESETS: dict[str, Callable[..., dict]] = {
+    "brunel": brunel.build,              # NEST brunel_alpha_nest.py
+    "clustered": clustered.build,        # NEST EI_clustered_network (Rostami et al.)
+    "microcircuit": microcircuit.build,  # NEST Potjans_2014 (Potjans & Diesmann 2014)
+}
+
+
+def preset_dict(name: str, scale: float = 1.0, **params) -> dict:
+    """Spec dict of preset ``name`` at ``scale`` with keyword ``params`` overridden.
+
+    Raises ``ValueError`` for an unknown preset, an unknown parameter or a scale the
+    preset cannot take; the message says what would be valid.
+    """
+    try:
+        build = PRESETS[name]
+    except (KeyError, TypeError):  # TypeError: unhashable name
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}") from None
+    return build(scale=scale, **params)
