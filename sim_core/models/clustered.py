@@ -114,7 +114,8 @@ def derived(scale: float = 1.0, **overrides) -> dict:
 def build(scale: float = 1.0, **overrides) -> dict:
     """Spec dict (format ``spikescope/1``) of NEST's EI_clustered_network example.
 
-    ``scale`` multiplies the cluster sizes (200 E, 50 I; rounded, at least 1); the
+    ``scale`` multiplies N_E = 4000 and N_I = 1000, split evenly over the clusters
+    (200 E and 50 I per cluster at scale 1 with Q = 20; rounded, at least 1); the
     weights are recomputed for the scaled sizes (j ~ 1 / sqrt(K)), as the NEST
     example does when N_E, N_I are changed.
 
