@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2 (argparse prints usage over several)
+        message = re.sub(r"argument (\S+): \1: ", r"\1: ", message)  # our messages name the option
         sys.stderr.write(f"spikescope: error: {message}\n")
         sys.exit(2)
 
@@ -45,6 +47,13 @@ def _nonneg(name, kind=float):
     return conv
 
 
+def _backend(text):
+    from .backends import BACKENDS
+    if text not in BACKENDS:
+        raise argparse.ArgumentTypeError(f"--backend: '{text}' is not valid; expected one of {', '.join(BACKENDS)}")
+    return text
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="spikescope", description="Build and simulate spiking networks (spec spikescope/1).")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
@@ -54,7 +63,7 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--t-sim", type=_positive("--t-sim"), default=1000.0, help="simulated time after presim, ms")
     r.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (not analysed)")
     r.add_argument("--seed", type=_nonneg("--seed", int), help="random seed (default: the spec's)")
-    r.add_argument("--backend", default="cpu", help="cpu | gpu | auto")
+    r.add_argument("--backend", default="cpu", type=_backend, help="cpu | gpu | auto")
     r.add_argument("--threads", type=_nonneg("--threads", int), help="CPU threads (default: all cores)")
     r.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
     r.add_argument("--progress", action="store_true", help="show the progress bar even with --json")
