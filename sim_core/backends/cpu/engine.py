@@ -31,6 +31,8 @@ class CpuBackend:
         self.spk_scratch = np.empty(max(n, 1), np.int64)
         self.spk_cnt = np.zeros(chunks, np.int64)
         self.sg_pos = np.zeros(1, np.int64)
+        self.pending = np.empty(n + len(net.input_src) + 1, np.int64)  # spikes awaiting delivery
+        self.pending_n = np.zeros(1, np.int64)
         self.reset()
 
     # ------------------------------------------------------------------ layout
@@ -96,6 +98,7 @@ class CpuBackend:
         self.S[:, L.V] = self.net.v0
         self.refr[:] = 0
         self.sg_pos[0] = 0
+        self.pending_n[0] = 0
 
     def advance(self, k0: int, n_steps: int, out_step, out_id, out_n, vm_idx, vm_every, vm_out, vm_n) -> int:
         net, pz, dc = self.net, self.net.poisson, self.net.dc
@@ -107,7 +110,7 @@ class CpuBackend:
             self.group_of, self.grp_ptr, self.grp_proj, self.pr_src0, self.pr_tgt0, self.pr_ntgt,
             self.pr_iptr0, self.pr_syn0, self.pr_w, self.pr_woff, self.pr_d, self.pr_doff,
             self.pr_single, self.indptr, self.syn_tgt, self.syn_w, self.syn_d,
-            net.sg_step, net.sg_src, self.sg_pos,
+            net.sg_step, net.sg_src, self.sg_pos, self.pending, self.pending_n,
             self.spk_scratch, self.spk_cnt, out_step, out_id, out_n,
             vm_idx, vm_every, vm_out, vm_n)
 

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rng import poisson
+from .rng import SMALL_MEAN, poisson, poisson_inversion, uniform4
 
 from ...engine.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
                               P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
@@ -84,6 +84,31 @@ def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
             ring_in[sl, off + syn_tgt[j]] += w
 
 
+@njit(cache=True, inline="always")
+def _deliver_spikes(t_lo, t_hi, spikes, ns, ks, D, group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0,
+                    pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_d, pr_doff, pr_single,
+                    indptr, syn_tgt, syn_w, syn_d, ring_ex, ring_in):
+    """Deliver the spikes emitted at the step with ring index ks to targets in [t_lo, t_hi)."""
+    for s_i in range(ns):
+        s = spikes[s_i]
+        g = group_of[s]
+        for gp in range(grp_ptr[g], grp_ptr[g + 1]):
+            q = grp_proj[gp]
+            a = max(t_lo - pr_tgt0[q], 0)
+            b = min(t_hi - pr_tgt0[q], pr_ntgt[q])
+            if a >= b:
+                continue
+            row = pr_iptr0[q] + s - pr_src0[q]
+            j0, j1 = indptr[row], indptr[row + 1]
+            if a > 0 or b < pr_ntgt[q]:  # this thread owns part of the target population
+                r0 = j0
+                j0 = r0 + np.searchsorted(syn_tgt[r0:j1], a)
+                j1 = r0 + np.searchsorted(syn_tgt[r0:j1], b)
+            _deliver_row(j0, j1, ks, D, pr_tgt0[q], pr_w[q], pr_woff[q] - pr_syn0[q], pr_woff[q] >= 0,
+                         pr_d[q], pr_doff[q] - pr_syn0[q], pr_doff[q] >= 0, pr_single[q],
+                         syn_tgt, syn_w, syn_d, ring_ex, ring_in)
+
+
 @njit(parallel=True, cache=True)
 def advance(k0, n_steps, h, seed, lo, hi,
             mtype, P, S, refr, refr_counts, ring_ex, ring_in,
@@ -91,24 +116,36 @@ def advance(k0, n_steps, h, seed, lo, hi,
             dc_ptr, dc_amp, dc_d, dc_first, dc_last,
             group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0,
             pr_w, pr_woff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d,
-            sg_step, sg_src, sg_pos,
+            sg_step, sg_src, sg_pos, pending, pending_n,
             spk_scratch, spk_cnt, out_step, out_id, out_n,
             vm_idx, vm_every, vm_out, vm_n):
-    """Advance from step k0 by up to n_steps. Stops early (returning the steps done) when
-    the spike output buffer could overflow in the next step, so the host can drain it."""
+    """Advance from step k0 by up to n_steps; returns the steps done. Stops early when the
+    spike output buffer could overflow in the next step, so the host can drain it.
+
+    One parallel region per step: each thread first delivers the previous step's spikes
+    (``pending``) to the neurons it owns, then updates those same neurons. Delays are at
+    least one step, so a thread never needs another thread's deliveries of this step."""
     D = ring_ex.shape[0]
     n_chunks = lo.shape[0]
     cap = out_step.shape[0]
     n_neurons = S.shape[0]
-    step_spikes = np.empty(n_neurons + sg_src.shape[0], dtype=np.int64)
     done = 0
     for k in range(k0, k0 + n_steps):
         if out_n[0] + n_neurons > cap or (vm_idx.shape[0] > 0 and vm_n[0] >= vm_out.shape[0]):
             break
         slot = k % D
-        # ---- 1. neuron update (threads own neuron ranges)
+        ks_prev = (k - 1) % D
+        ns = pending_n[0]
         for c in prange(n_chunks):
+            if ns > 0:  # 1. deliver last step's spikes into ring slots >= this one
+                _deliver_spikes(lo[c], hi[c], pending, ns, ks_prev, D, group_of, grp_ptr, grp_proj,
+                                pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_d,
+                                pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d, ring_ex, ring_in)
+            # 2. update. One Philox call serves 4 consecutive Poisson connections at one step
+            # (lane j & 3), keyed on (stream, j >> 2, step) only: thread-independent.
             cnt = 0
+            c_key, c_e, c_st = -1, -1, -1
+            u0 = u1 = u2 = u3 = 0.0
             for i in range(lo[c], hi[c]):
                 in_ex = ring_ex[slot, i]
                 in_in = ring_in[slot, i]
@@ -117,7 +154,15 @@ def advance(k0, n_steps, h, seed, lo, hi,
                 for j in range(pz_ptr[i], pz_ptr[i + 1]):  # Poisson trains emitted d steps ago
                     e = k - pz_d[j]
                     if pz_first[j] <= e <= pz_last[j]:
-                        n = poisson(pz_lam[j], pz_elam[j], seed, pz_stream[j], j, e)
+                        if pz_lam[j] < SMALL_MEAN:
+                            if (j >> 2) != c_key or e != c_e or pz_stream[j] != c_st:
+                                c_key, c_e, c_st = j >> 2, e, pz_stream[j]
+                                u0, u1, u2, u3 = uniform4(seed, c_st, c_key, e)
+                            lane = j & 3
+                            u = u0 if lane == 0 else (u1 if lane == 1 else (u2 if lane == 2 else u3))
+                            n = poisson_inversion(u, pz_lam[j], pz_elam[j])
+                        else:
+                            n = poisson(pz_lam[j], pz_elam[j], seed, pz_stream[j], j, e)
                         if n > 0:
                             x = n * pz_w[j]
                             if x > 0.0:
@@ -134,45 +179,22 @@ def advance(k0, n_steps, h, seed, lo, hi,
                         cur += dc_amp[j]
                 S[i, I0] = cur
             spk_cnt[c] = cnt
-        # ---- gather this step's spikes in neuron order; record them
+        # 3. this step's spikes, in neuron order: record, and keep for delivery next step
         ns = 0
         for c in range(n_chunks):
             for q in range(spk_cnt[c]):
                 gid = spk_scratch[lo[c] + q]
-                step_spikes[ns] = gid
+                pending[ns] = gid
                 out_step[out_n[0]] = k
                 out_id[out_n[0]] = gid
                 out_n[0] += 1
                 ns += 1
         while sg_pos[0] < sg_step.shape[0] and sg_step[sg_pos[0]] == k:  # spike generators
-            step_spikes[ns] = sg_src[sg_pos[0]]
+            pending[ns] = sg_src[sg_pos[0]]
             ns += 1
             sg_pos[0] += 1
-        # ---- 2. delivery (threads own target ranges)
-        if ns > 0:
-            ks = k % D
-            for c in prange(n_chunks):
-                t_lo, t_hi = lo[c], hi[c]
-                for s_i in range(ns):
-                    s = step_spikes[s_i]
-                    g = group_of[s]
-                    for gp in range(grp_ptr[g], grp_ptr[g + 1]):
-                        q = grp_proj[gp]
-                        a = max(t_lo - pr_tgt0[q], 0)
-                        b = min(t_hi - pr_tgt0[q], pr_ntgt[q])
-                        if a >= b:
-                            continue
-                        row = pr_iptr0[q] + s - pr_src0[q]
-                        r0 = indptr[row]
-                        r1 = indptr[row + 1]
-                        j0, j1 = r0, r1
-                        if a > 0 or b < pr_ntgt[q]:  # this thread owns part of the target population
-                            j0 = r0 + np.searchsorted(syn_tgt[r0:r1], a)
-                            j1 = r0 + np.searchsorted(syn_tgt[r0:r1], b)
-                        _deliver_row(j0, j1, ks, D, pr_tgt0[q], pr_w[q], pr_woff[q] - pr_syn0[q],
-                                     pr_woff[q] >= 0, pr_d[q], pr_doff[q] - pr_syn0[q], pr_doff[q] >= 0,
-                                     pr_single[q], syn_tgt, syn_w, syn_d, ring_ex, ring_in)
-        # ---- 3. voltmeter
+        pending_n[0] = ns
+        # 4. voltmeter
         if vm_idx.shape[0] > 0 and (k + 1) % vm_every == 0:
             r = vm_n[0]
             for q in range(vm_idx.shape[0]):

@@ -45,6 +45,18 @@ def uniform2(seed, stream, entity, counter, sub):
     return u, v
 
 
+_INV32 = 1.0 / 4294967296.0
+
+
+@njit(cache=True, inline="always")
+def uniform4(seed, stream, entity, counter):
+    """Four independent uniforms in [0, 1) with 32-bit resolution (one Philox call)."""
+    s = np.uint64(seed)
+    a, b, c, d = philox(np.uint64(counter) & _MASK, np.uint64(0xFFFFFFFF), np.uint64(entity) & _MASK,
+                        np.uint64(stream) & _MASK, s & _MASK, s >> _S32)
+    return float(a) * _INV32, float(b) * _INV32, float(c) * _INV32, float(d) * _INV32
+
+
 @njit(cache=True)
 def std_normal(seed, stream, entity, counter, sub):
     u, v = uniform2(seed, stream, entity, counter, sub)
@@ -82,6 +94,19 @@ def draw(kind, p1, p2, low, high, scale, offset, seed, stream, entity, counter):
 SMALL_MEAN = 12.0  # below: inversion; above: PTRS
 
 
+@njit(cache=True, inline="always")
+def poisson_inversion(u, lam, exp_neg_lam):
+    """Poisson count for a small mean by inverting the CDF at u."""
+    p = exp_neg_lam
+    cdf = p
+    k = 0
+    while u > cdf and k < 1000:
+        k += 1
+        p *= lam / k
+        cdf += p
+    return k
+
+
 @njit(cache=True)
 def poisson(lam, exp_neg_lam, seed, stream, entity, counter):
     """A Poisson count with mean ``lam`` (``exp_neg_lam`` = exp(-lam), precomputed by the
@@ -91,14 +116,7 @@ def poisson(lam, exp_neg_lam, seed, stream, entity, counter):
         return 0
     if lam < SMALL_MEAN:
         u, _ = uniform2(seed, stream, entity, counter, 0)
-        p = exp_neg_lam
-        cdf = p
-        k = 0
-        while u > cdf and k < 1000:
-            k += 1
-            p *= lam / k
-            cdf += p
-        return k
+        return poisson_inversion(u, lam, exp_neg_lam)
     slam = math.sqrt(lam)
     loglam = math.log(lam)
     b = 0.931 + 2.53 * slam
