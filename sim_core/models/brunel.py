@@ -19,6 +19,8 @@ import math
 
 from scipy.special import lambertw
 
+from .options import merge_options
+
 #: Keyword parameters ``build`` accepts, with their defaults (NEST example values).
 DEFAULTS = {
     "g": 5.0,        # ratio inhibitory / excitatory weight (J_in = -g * J_ex)
@@ -143,8 +145,4 @@ def build(scale: float = 1.0, **overrides) -> dict:
 
 
 def _merge(overrides: dict) -> dict:
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"brunel: unknown parameter(s) {', '.join(unknown)}; "
-                         f"valid: {', '.join(DEFAULTS)}")
-    return {**DEFAULTS, **overrides}
+    return merge_options("brunel", DEFAULTS, overrides)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from .microcircuit import exp_psp_peak
+from .options import merge_options
 
 N_E_FULL, N_I_FULL = 4000, 1000
 
@@ -185,11 +186,7 @@ def _cluster_sizes(scale, q: int) -> tuple[int, int]:
 
 
 def _merge(overrides: dict) -> dict:
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"clustered: unknown parameter(s) {', '.join(unknown)}; "
-                         f"valid: {', '.join(DEFAULTS)}")
-    p = {**DEFAULTS, **overrides}
+    p = merge_options("clustered", DEFAULTS, overrides)
     q = p["n_clusters"]
     if isinstance(q, bool) or not isinstance(q, int) or q < 1:
         raise ValueError(f"clustered: n_clusters must be an integer >= 1; got {q!r}")

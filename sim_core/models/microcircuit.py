@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+from .options import merge_options
+
 POPULATIONS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = (20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948)
 K_EXT = (1600, 1500, 2100, 1900, 2000, 1900, 2900, 2100)  # external in-degrees, full scale
@@ -249,11 +251,7 @@ def _check_scale(scale) -> float:
 
 
 def _merge(overrides: dict) -> dict:
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"microcircuit: unknown parameter(s) {', '.join(unknown)}; "
-                         f"valid: {', '.join(DEFAULTS)}")
-    p = {**DEFAULTS, **overrides}
+    p = merge_options("microcircuit", DEFAULTS, overrides)
     if p["bg_input"] not in ("poisson", "dc"):
         raise ValueError(f"microcircuit: bg_input must be 'poisson' or 'dc'; got {p['bg_input']!r}")
     if p["V0_type"] not in ("optimized", "original"):

@@ -153,7 +153,7 @@ def _parse_tagged(members: list[type], data: Mapping, path: str):
                         + one_of(f"{m.TAG[0]}: {m.TAG[1]}" for m in members))
     options = {m.TAG[1]: m for m in members if m.TAG[0] == key}
     tag = data[key]
-    if tag not in options:
+    if not isinstance(tag, str) or tag not in options:
         raise SpecError(_join(path, key), f"'{tag}' is not valid; expected one of {one_of(options)}"
                         + did_you_mean(tag, options))
     rest = {k: v for k, v in data.items() if k != key}

@@ -49,10 +49,7 @@ def _check_population(spec, name, pop):
     decl = NEURON_MODELS[pop.model]
     for key, value in pop.params.items():
         p = f"{path}.params.{key}"
-        if key not in decl.param_names:
-            raise SpecError(p, f"unknown parameter of {pop.model}; valid: "
-                            f"{one_of(decl.param_names)}{did_you_mean(key, decl.param_names)}")
-        d = decl.param(key)
+        d = _declared(p, decl, key)
         if d.kind == "bool":
             if not isinstance(value, (bool, int, float)) or isinstance(value, DISTRIBUTIONS):
                 raise SpecError(p, "expected true or false")
@@ -70,6 +67,14 @@ def _check_population(spec, name, pop):
         raise SpecError(f"{path}.params.V_reset", f"{v_reset} mV must be below V_th ({v_th} mV)")
     if pop.positions is not None:
         _check_positions(f"{path}.positions", pop)
+
+
+def _declared(path, decl, key):
+    """The declaration of parameter ``key`` of a model, or an error with a hint."""
+    if key not in decl.param_names:
+        raise SpecError(path, f"unknown parameter of {decl.name}; valid: "
+                        f"{one_of(decl.param_names)}{did_you_mean(key, decl.param_names)}")
+    return decl.param(key)
 
 
 def _check_param_bound(path, decl, value):
@@ -123,10 +128,7 @@ def _check_input(spec, name, inp):
     decl = DEVICE_MODELS[inp.model]
     for key, value in inp.params.items():
         p = f"{path}.params.{key}"
-        if key not in decl.param_names:
-            raise SpecError(p, f"unknown parameter of {inp.model}; valid: "
-                            f"{one_of(decl.param_names)}{did_you_mean(key, decl.param_names)}")
-        d = decl.param(key)
+        d = _declared(p, decl, key)
         if d.kind == "times":
             _check_spike_times(p, value, spec.dt)
         elif value is not None:

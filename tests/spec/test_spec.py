@@ -49,6 +49,9 @@ def _base():
     (lambda d: d.update(inputs={"sg": {"model": "spike_generator", "params": {"spike_times": [2.0, 1.0]}}}),
      "inputs.sg.params.spike_times[1]", "ascending"),
     (lambda d: d.update(recorders={"voltmeter": {"populations": ["E"], "n": 500}}), "recorders.voltmeter.n", "exceeds"),
+    # found by the property test below: an unhashable tag used to raise TypeError
+    (lambda d: d["projections"][0]["synapse"].update(delay={"spatial": []}),
+     "projections[0].synapse.delay.spatial", "is not valid"),
 ])
 def test_errors_name_the_field(mutate, path, words):
     d = _base()
