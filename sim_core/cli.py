@@ -6,6 +6,7 @@ ends with one line on stderr naming the field, and exit code 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import re
@@ -14,6 +15,12 @@ import time
 from pathlib import Path
 
 from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
+
+
+# Modules that add a subcommand: each has ``add_parser(subparsers)``, which registers the
+# command with ``set_defaults(handler=fn)``; fn(args) -> exit code. They must import
+# nothing heavy at module level (the CLI path stays free of GUI packages and CuPy).
+COMMAND_MODULES: list[str] = []
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,6 +83,8 @@ def make_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a spec file and say what is wrong")
     v.add_argument("model")
     sub.add_parser("schema", help="print the JSON Schema of spikescope/1")
+    for module in COMMAND_MODULES:  # further commands live in their own modules
+        importlib.import_module(module).add_parser(sub)
     return p
 
 
@@ -188,7 +197,7 @@ def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     handlers = {"run": cmd_run, "export": cmd_export, "validate": cmd_validate, "schema": cmd_schema}
     try:
-        return handlers[args.command](args)
+        return handlers[args.command](args) if args.command in handlers else args.handler(args)
     except SpikeScopeError as exc:
         sys.stderr.write(f"spikescope: error: {exc}\n")
         return 2
