@@ -15,14 +15,18 @@ $(VENV)/.test: $(VENV)/.core
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench clean chromium
 install: $(VENV)/.core
 
-run: $(VENV)/.core  ## the cortical microcircuit at 10 % scale, 0.5 s warm-up + 1 s
-	$(BIN)/spikescope run microcircuit --scale 0.1 --t-presim 500 --t-sim 1000
+run: $(VENV)/.core  ## the exploration app on http://127.0.0.1:5006/ (default model, best backend)
+	$(BIN)/spikescope serve --port 5006
 
-test: $(VENV)/.test  ## the whole suite, NEST comparisons included
+test: $(VENV)/.test chromium  ## the whole suite, NEST comparisons and browser tests included
 	$(BIN)/python -m pytest -q
+
+chromium:  ## Debian's Chromium for the browser tests, installed if missing
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || echo "could not install chromium: the ui tests will be skipped"
 
 bench: $(VENV)/.test  ## SpikeScope vs NEST side by side (writes benchmarks/results/)
 	$(BIN)/python benchmarks/bench_vs_nest.py

@@ -31,6 +31,7 @@ class Drive:
     first: np.ndarray  # first emission step (inclusive)
     last: np.ndarray  # last emission step (inclusive)
     stream: np.ndarray  # RNG stream per entry (Poisson)
+    conn: np.ndarray  # index of the projection each entry comes from
 
 
 @dataclass
@@ -117,26 +118,27 @@ def _drives(spec, connectome, pop_start, n, dt):
         else:  # dc: the current each target receives is amplitude * weight
             value = (inp.params.get("amplitude") or 0.0) * c.weight_array().astype(np.float64)
         parts[inp.model].append((tgt, value, c.weight_array().astype(np.float64), c.delay_array(),
-                                 first, last, streams.stream(streams.POISSON, c.index)))
+                                 first, last, streams.stream(streams.POISSON, c.index), c.index))
     return _as_drive(parts["poisson_generator"], n), _as_drive(parts["dc_generator"], n)
 
 
 def _as_drive(items, n) -> Drive:
     if not items:
         z = np.zeros(0)
-        return Drive(np.zeros(n + 1, np.int64), z, z, np.zeros(0, np.int64), np.zeros(0, np.int64),
-                     np.zeros(0, np.int64), np.zeros(0, np.int64))
+        e = np.zeros(0, np.int64)
+        return Drive(np.zeros(n + 1, np.int64), z, z, e, e, e, e, e)
     tgt = np.concatenate([it[0] for it in items])
     cols = [np.concatenate([it[i] for it in items]) for i in (1, 2, 3)]
     first = np.concatenate([np.full(len(it[0]), it[4], np.int64) for it in items])
     last = np.concatenate([np.full(len(it[0]), it[5], np.int64) for it in items])
     strm = np.concatenate([np.full(len(it[0]), it[6], np.int64) for it in items])
+    conn = np.concatenate([np.full(len(it[0]), it[7], np.int64) for it in items])
     order = np.argsort(tgt, kind="stable")
     ptr = np.zeros(n + 1, np.int64)
     np.add.at(ptr, tgt + 1, 1)
     np.cumsum(ptr, out=ptr)
     return Drive(ptr, cols[0][order], cols[1][order], cols[2][order].astype(np.int64), first[order],
-                 last[order], strm[order])
+                 last[order], strm[order], conn[order])
 
 
 def _spike_generators(spec, n, dt):

@@ -35,6 +35,26 @@ class SpikeRecord:
         self._steps, self._ids = [steps], [ids]  # compact, so repeated queries stay cheap
         return steps, ids
 
+    def window(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, global ids) of the recorded spikes stamped after ``t_from`` ms; reads
+        only the newest chunks, so live views stay cheap however long the run."""
+        k_from = int(np.floor(t_from / self.dt))  # stamp (step + 1) * dt > t_from
+        steps, ids = [], []
+        for st, gi in zip(reversed(self._steps), reversed(self._ids)):
+            if st.size == 0:
+                continue
+            if st[0] >= k_from:
+                steps.append(st)
+                ids.append(gi)
+                continue
+            a = np.searchsorted(st, k_from)
+            steps.append(st[a:])
+            ids.append(gi[a:])
+            break
+        if not steps:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(steps[::-1]), np.concatenate(ids[::-1])
+
     def population(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(times in ms, node ids 0-based within the population), in time order."""
         if name not in self.recorded:
@@ -61,6 +81,21 @@ class VoltageRecord:
 
     def clear(self):
         self._chunks, self._n_total, self.n[0] = [], 0, 0
+
+    def window(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
+        """(times in ms, V_m [time, neuron]) of the samples after ``t_from`` ms."""
+        self.drain()
+        first = int(np.floor(t_from / (self.every * self.dt)))  # samples 0..first-1 are older
+        out, n_before = [], self._n_total
+        for chunk in reversed(self._chunks):
+            n_before -= chunk.shape[0]
+            out.append(chunk[max(first - n_before, 0):])
+            if n_before <= first:
+                break
+        v = np.concatenate(out[::-1]) if out else np.zeros((0, self.index.shape[0]))
+        start = max(first, 0) if out else 0
+        times = (np.arange(start, start + v.shape[0]) + 1) * self.every * self.dt
+        return times, v
 
     def data(self) -> tuple[np.ndarray, np.ndarray]:
         """(times in ms, V_m array [time, recorded neuron])."""

@@ -109,7 +109,7 @@ def _deliver_spikes(t_lo, t_hi, spikes, ns, ks, D, group_of, grp_ptr, grp_proj, 
                          syn_tgt, syn_w, syn_d, ring_ex, ring_in)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)  # nogil: the app simulates in a background thread
 def advance(k0, n_steps, h, seed, lo, hi,
             mtype, P, S, refr, refr_counts, ring_ex, ring_in,
             pz_ptr, pz_lam, pz_elam, pz_w, pz_d, pz_first, pz_last, pz_stream,

@@ -1,0 +1,63 @@
+"""The SpikeScope exploration app: composes the widgets; no simulation logic here.
+
+``create_app()`` builds one session (its own ``SimulationState``); ``serve()`` serves it
+at the root URL on 127.0.0.1."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import panel as pn
+
+from sim_core.spec import load
+from widgets.controls import Controls
+from widgets.diagram import DiagramView
+from widgets.editor import NetworkEditor
+from widgets.files import FilesPanel
+from widgets.plots import MembraneView, RasterView, RateView, TopoMapView
+from widgets.state import SimulationState
+from widgets.weights import WeightsPanel
+
+DEFAULT_MODEL = Path(__file__).with_name("default_model.yaml")
+REFRESH_MS = 200  # plots and status 5 times a second
+
+CSS = """
+.status-line { font-family: monospace; font-size: 15px; }
+.field-error input { border: 2px solid #d62728 !important; }
+"""
+
+
+def create_app(spec=None, backend: str = "auto"):
+    """One session of the app. Sessions share nothing."""
+    pn.extension(raw_css=[CSS], notifications=False)
+    state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend)
+    controls = Controls(state=state)
+    views = [RasterView(state=state), RateView(state=state), MembraneView(state=state)]
+    topo = TopoMapView(state=state)
+    diagram = DiagramView(state=state)
+    weights = WeightsPanel(state=state)
+
+    def tick():
+        state.poll()
+        controls.refresh()
+        for v in views:
+            v.refresh()
+        topo.refresh()
+
+    activity = pn.Column(*views, topo, sizing_mode="stretch_width")
+    tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), dynamic=False,
+                   sizing_mode="stretch_width")
+    sidebar = pn.Column("### Model", FilesPanel(state=state), "### Edit", NetworkEditor(state=state), width=360)
+    page = pn.Column(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), controls,
+                     pn.Row(sidebar, tabs, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    tick()
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.add_periodic_callback(tick, period=REFRESH_MS)
+        pn.state.on_session_destroyed(lambda ctx: state.close())
+    page.state = state  # for notebooks and tests
+    return page
+
+
+def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = False, backend: str = "auto"):
+    origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    return pn.serve(lambda: create_app(backend=backend), port=port, address=address, show=show,
+                    websocket_origin=origins, title="SpikeScope", threaded=False)

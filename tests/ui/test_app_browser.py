@@ -1,0 +1,131 @@
+"""The app in a real browser: Playwright driving Debian's Chromium against
+`spikescope serve` on 127.0.0.1."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+pytestmark = pytest.mark.ui
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+STATUS = re.compile(r"t = ([\d.,]+) ms · ([\d,]+) spikes")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", "cpu"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read())
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def _open(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, timeout=120_000)
+    page.locator(".status-line").first.wait_for(timeout=120_000)
+    return page
+
+
+def _status(page):
+    m = STATUS.search(page.locator(".status-line").first.inner_text())
+    assert m, page.locator(".status-line").first.inner_text()
+    return float(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+
+
+def _wait_for(cond, timeout=30.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_page_loads_and_diagram_has_the_notation(server, browser):
+    page = _open(browser, server)
+    assert _status(page) == (0.0, 0)
+    # default model (brunel_small): E excitatory, I inhibitory, Poisson input, spike recorder
+    assert page.locator("g.node.excitatory").count() >= 1
+    assert page.locator("g.node.inhibitory").count() >= 1
+    assert page.locator("g.node.stimulus").count() == 1
+    assert page.locator("g.node.recorder").count() >= 1
+    assert page.locator("g.edge.probabilistic.excitatory").count() == 2  # E->E, E->I fixed in-degree
+    assert page.locator("g.edge.probabilistic.inhibitory").count() == 2
+    assert page.locator("g.edge.deterministic").count() == 2  # ext -> E, I all-to-all
+    assert page.locator("g.edge.recording").count() == 2
+    page.screenshot(path=os.environ.get("SPIKESCOPE_SCREENSHOT", "/tmp/spikescope-app.png"))
+    page.close()
+
+
+def test_run_advances_and_pause_stops(server, browser):
+    page = _open(browser, server)
+    page.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(page)[0] > 50 and _status(page)[1] > 0), _status(page)
+    page.get_by_role("button", name="Pause").click()
+    time.sleep(1.0)
+    t1 = _status(page)
+    time.sleep(1.5)
+    assert _status(page) == t1  # paused: nothing moves
+    page.get_by_role("button", name="Step").click()
+    assert _wait_for(lambda: _status(page)[0] > t1[0])
+    page.close()
+
+
+def test_bad_entry_shows_error_and_app_keeps_working(server, browser):
+    page = _open(browser, server)
+    size = page.get_by_label("size")
+    size.fill("0")
+    size.press("Enter")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    error = page.locator(".editor-error")
+    assert _wait_for(lambda: error.count() > 0 and "populations.E.size" in error.first.inner_text())
+    page.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(page)[0] > 20)
+    page.get_by_role("button", name="Pause").click()
+    page.close()
+
+
+def test_two_sessions_are_independent(server, browser):
+    a, b = _open(browser, server), _open(browser, server)
+    a.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(a)[0] > 50)
+    time.sleep(1.0)
+    assert _status(b) == (0.0, 0)
+    a.get_by_role("button", name="Pause").click()
+    a.close()
+    b.close()

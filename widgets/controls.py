@@ -1,0 +1,50 @@
+"""Run / Pause / Step / Reset and the status line of a ``SimulationState``."""
+from __future__ import annotations
+
+import panel as pn
+import param
+
+from .state import SimulationState
+
+
+class Controls(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=SimulationState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.run_button = pn.widgets.Button(name="Run", button_type="success", width=80)
+        self.pause_button = pn.widgets.Button(name="Pause", button_type="warning", width=80)
+        self.step_button = pn.widgets.Button(name="Step", width=80)
+        self.reset_button = pn.widgets.Button(name="Reset", width=80)
+        self.run_button.on_click(lambda e: self.state.run())
+        self.pause_button.on_click(lambda e: self.state.pause())
+        self.step_button.on_click(lambda e: self.state.step())
+        self.reset_button.on_click(lambda e: self.state.reset())
+        self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10))
+        self.backend = pn.widgets.Select(name="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
+        self.backend.param.watch(self._set_backend, "value")
+
+    def _set_backend(self, event):
+        try:
+            self.state.backend = event.new
+            self.state.rebuild()
+            self.state.message = f"backend: {self.state.sim.backend_name}"
+        except Exception as exc:  # a clear message instead of a broken session
+            self.state.backend = event.old
+            self.backend.value = event.old
+            self.state.message = str(exc)
+        self.refresh()
+
+    def _status_html(self):
+        s = self.state
+        msg = f" <span class='message'>— {s.message}</span>" if s.message else ""
+        return f"<span class='status-line'>{s.status_text()}</span>{msg}"
+
+    def refresh(self):
+        self.status.object = self._status_html()
+        self.run_button.disabled = self.state.running
+        self.pause_button.disabled = not self.state.running
+
+    def __panel__(self):
+        return pn.Row(self.run_button, self.pause_button, self.step_button, self.reset_button,
+                      self.backend, self.status)

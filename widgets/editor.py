@@ -1,0 +1,227 @@
+"""Add, edit and remove populations, inputs and projections. The forms are generated
+from the model declarations (``sim_core.spec.declarations``) and the rule classes; every
+change is validated as a whole spec first, so a bad entry shows an error next to its
+field and changes nothing."""
+from __future__ import annotations
+
+import copy
+
+import panel as pn
+import param
+
+from sim_core.errors import SpikeScopeError
+from sim_core.spec import from_dict, to_plain
+from sim_core.spec.declarations import DEVICE_MODELS, NEURON_MODELS
+from sim_core.spec.model import RULES
+
+from .state import SimulationState
+
+RULE_PARAM = {"pairwise_bernoulli": "p", "fixed_indegree": "indegree", "fixed_outdegree": "outdegree",
+              "fixed_total_number": "N"}
+NEW = "(new)"
+
+
+def _number_or_text(value):
+    """A form value back to plain data: numbers stay numbers, YAML-ish text is parsed safely."""
+    import yaml
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "":
+            return None
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+class NetworkEditor(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=SimulationState)
+    kind = param.Selector(objects=["population", "input", "projection"], default="population")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.kind_select = pn.widgets.RadioButtonGroup(options=["population", "input", "projection"],
+                                                       value=self.kind, button_type="light")
+        self.item_select = pn.widgets.Select(name="Edit", options=[])
+        self.apply_button = pn.widgets.Button(name="Apply", button_type="primary", width=90)
+        self.remove_button = pn.widgets.Button(name="Remove", button_type="danger", width=90)
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["editor-error"])
+        self.fields: dict[str, pn.widgets.Widget] = {}
+        self.form = pn.Column()
+        self.kind_select.param.watch(lambda e: self._set_kind(e.new), "value")
+        self.item_select.param.watch(lambda e: self._build_form(), "value")
+        self.apply_button.on_click(lambda e: self.apply())
+        self.remove_button.on_click(lambda e: self.remove())
+        self.state.param.watch(lambda e: self._refresh_items(), "spec")
+        self._refresh_items()
+
+    def __panel__(self):
+        return pn.Column(self.kind_select, self.item_select, self.form, self.error,
+                         pn.Row(self.apply_button, self.remove_button), width=330)
+
+    # ------------------------------------------------------------------ items
+    def _items(self):
+        spec = self.state.spec
+        if self.kind == "population":
+            return list(spec.populations)
+        if self.kind == "input":
+            return list(spec.inputs)
+        return [f"{i}: {p.source} → {p.target}" for i, p in enumerate(spec.projections)]
+
+    def _refresh_items(self):
+        current = self.item_select.value
+        opts = self._items() + [NEW]
+        self.item_select.options = opts
+        self.item_select.value = current if current in opts else opts[0]
+        self._build_form()
+
+    def _set_kind(self, kind):
+        self.kind = kind
+        self._refresh_items()
+
+    def _selected(self) -> dict | None:
+        data = to_plain(self.state.spec)
+        v = self.item_select.value
+        if v == NEW or v is None:
+            return None
+        if self.kind == "population":
+            return data["populations"][v]
+        if self.kind == "input":
+            return data.get("inputs", {})[v]
+        return data["projections"][int(v.split(":")[0])]
+
+    # ------------------------------------------------------------------ forms
+    def _build_form(self, cur: dict | None = None):
+        """The form for the selected item, or for ``cur`` (a changed model or rule)."""
+        cur = cur if cur is not None else self._selected()
+        self.error.visible = False
+        f = {}
+        if self.kind == "population":
+            cur = cur or {"model": "iaf_psc_exp", "size": 100, "params": {}}
+            f["name"] = pn.widgets.TextInput(name="name", value="" if self.item_select.value == NEW
+                                             else self.item_select.value)
+            f["model"] = pn.widgets.Select(name="model", options=list(NEURON_MODELS), value=cur["model"])
+            f["size"] = pn.widgets.IntInput(name="size", value=cur["size"], start=1)
+            for p in NEURON_MODELS[cur["model"]].params:
+                f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
+            f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
+        elif self.kind == "input":
+            cur = cur or {"model": "poisson_generator", "params": {"rate": 1000.0}}
+            f["name"] = pn.widgets.TextInput(name="name", value="" if self.item_select.value == NEW
+                                             else self.item_select.value)
+            f["model"] = pn.widgets.Select(name="model", options=list(DEVICE_MODELS), value=cur["model"])
+            for p in DEVICE_MODELS[cur["model"]].params:
+                f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
+            f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
+        else:
+            spec = self.state.spec
+            nodes = list(spec.populations) + list(spec.inputs)
+            cur = cur or {"source": nodes[0], "target": list(spec.populations)[0],
+                          "rule": {"rule": "all_to_all"}, "synapse": {"weight": 1.0, "delay": 1.0}}
+            rule = cur["rule"]
+            f["source"] = pn.widgets.Select(name="source", options=nodes, value=cur["source"])
+            f["target"] = pn.widgets.Select(name="target", options=list(spec.populations), value=cur["target"])
+            f["rule.rule"] = pn.widgets.Select(name="rule", options=list(RULES), value=rule["rule"])
+            key = RULE_PARAM.get(rule["rule"])
+            if key:
+                f[f"rule.{key}"] = pn.widgets.TextInput(name=key, value=str(rule.get(key, "")))
+            f["rule.allow_autapses"] = pn.widgets.Checkbox(name="allow autapses", value=rule.get("allow_autapses", True))
+            f["rule.allow_multapses"] = pn.widgets.Checkbox(name="allow multapses", value=rule.get("allow_multapses", True))
+            syn = cur["synapse"]
+            f["synapse.weight"] = pn.widgets.TextInput(name="weight (pA; mV for delta)", value=str(syn.get("weight")))
+            f["synapse.delay"] = pn.widgets.TextInput(name="delay (ms)", value=str(syn.get("delay", 1.0)))
+            f["rule.rule"].param.watch(lambda e: self._switch_rule(e.new), "value")
+        self.fields = f
+        self.form.objects = list(f.values())
+
+    @staticmethod
+    def _param_widget(decl, value):
+        label = f"{decl.name} ({decl.unit})" if decl.unit else decl.name
+        if decl.kind == "bool":
+            return pn.widgets.Checkbox(name=label, value=bool(value))
+        shown = "" if value is None else str(value)
+        placeholder = "" if decl.default is None else f"default {decl.default}"
+        return pn.widgets.TextInput(name=label, value=shown, placeholder=placeholder)
+
+    def _switch_model(self, model):
+        data = self._collect()
+        data["model"] = model
+        data["params"] = {}
+        self._build_form(data)
+
+    def _switch_rule(self, rule):
+        data = self._collect()
+        data["rule"] = {"rule": rule}
+        if rule in RULE_PARAM:
+            data["rule"][RULE_PARAM[rule]] = {"p": 0.1, "indegree": 10, "outdegree": 10, "N": 1000}[RULE_PARAM[rule]]
+        self._build_form(data)
+
+    def _collect(self) -> dict:
+        out: dict = {}
+        for key, w in self.fields.items():
+            value = w.value if not isinstance(w, pn.widgets.TextInput) else _number_or_text(w.value)
+            if value is None:
+                continue
+            node = out
+            parts = key.split(".")
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+            node[parts[-1]] = value
+        return out
+
+    # ------------------------------------------------------------------ actions
+    def _try(self, data: dict, message: str):
+        try:
+            spec = from_dict(data)
+            how = self.state.set_spec(spec)
+        except SpikeScopeError as exc:  # SpecError included: nothing changed
+            self._show_error(exc)
+            return
+        self.error.visible = False
+        self.state.message = f"{message} ({'applied live' if how == 'live' else 'rebuilt'})"
+
+    def _show_error(self, exc):
+        self.error.object = str(exc)
+        self.error.visible = True
+        for key, w in self.fields.items():  # mark the field the error names
+            w.css_classes = ["field-error"] if getattr(exc, "path", "").endswith(key) else []
+
+    def apply(self):
+        data = copy.deepcopy(to_plain(self.state.spec))
+        form = self._collect()
+        v = self.item_select.value
+        if self.kind in ("population", "input"):
+            section = "populations" if self.kind == "population" else "inputs"
+            name = form.pop("name", "") or ""
+            data.setdefault(section, {})
+            if v != NEW and name != v:  # renamed: references follow
+                data[section] = {(name if k == v else k): val for k, val in data[section].items()}
+                for p in data.get("projections", []):
+                    p["source"] = name if p["source"] == v else p["source"]
+                    p["target"] = name if p["target"] == v else p["target"]
+            entry = data[section].get(name, {}) if v != NEW else {}
+            entry.update({k: val for k, val in form.items() if k != "params"})
+            entry["params"] = form.get("params", {})
+            data[section][name or "?"] = entry
+        else:
+            if v == NEW:
+                data.setdefault("projections", []).append(form)
+            else:
+                i = int(v.split(":")[0])
+                form["synapse"] = {**data["projections"][i]["synapse"], **form["synapse"]}
+                data["projections"][i] = form
+        self._try(data, f"{self.kind} applied")
+
+    def remove(self):
+        v = self.item_select.value
+        if v == NEW:
+            return
+        data = copy.deepcopy(to_plain(self.state.spec))
+        if self.kind == "projection":
+            data["projections"].pop(int(v.split(":")[0]))
+        else:
+            section = "populations" if self.kind == "population" else "inputs"
+            data[section].pop(v)
+            data["projections"] = [p for p in data.get("projections", []) if v not in (p["source"], p["target"])]
+        self._try(data, f"{self.kind} {v} removed")

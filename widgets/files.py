@@ -1,0 +1,84 @@
+"""Presets, spec import (validated; errors shown, nothing lost) and exports: spec
+(YAML/JSON), diagram (SVG) and the spikes recorded so far (SONATA HDF5)."""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+import panel as pn
+import param
+
+from sim_core.errors import SpikeScopeError
+from sim_core.models.registry import PRESETS, preset_dict
+from sim_core.spec import dumps, from_dict, loads
+
+from .state import SimulationState
+
+
+class FilesPanel(pn.viewable.Viewer):
+    state = param.ClassSelector(class_=SimulationState)
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.preset = pn.widgets.Select(name="Preset", options=sorted(PRESETS), value="brunel", width=150)
+        self.scale = pn.widgets.FloatInput(name="scale", value=0.1, start=0.0001, width=90)
+        self.load_button = pn.widgets.Button(name="Load preset", width=110)
+        self.load_button.on_click(lambda e: self.load_preset())
+        self.upload = pn.widgets.FileInput(accept=".yaml,.yml,.json", multiple=False)
+        self.upload.param.watch(lambda e: self.import_spec(), "value")
+        self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["files-error"])
+        self.downloads = pn.Row(
+            pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "yaml")),
+                                    filename="model.yaml", label="Spec (YAML)", button_type="light"),
+            pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "json")),
+                                    filename="model.json", label="Spec (JSON)", button_type="light"),
+            pn.widgets.FileDownload(callback=self._svg, filename="diagram.svg", label="Diagram (SVG)",
+                                    button_type="light"),
+            pn.widgets.FileDownload(callback=self._spikes, filename="spikes.h5", label="Spikes (SONATA)",
+                                    button_type="light"))
+
+    def __panel__(self):
+        return pn.Column(pn.Row(self.preset, self.scale, self.load_button), "**Import a spec**", self.upload,
+                         self.error, "**Export**", self.downloads)
+
+    @staticmethod
+    def _text(text: str):
+        return io.BytesIO(text.encode())
+
+    def _svg(self):
+        from .notation import network_svg
+        return self._text(network_svg(self.state.spec))
+
+    def _spikes(self):
+        from sim_core.io.sonata import write_spikes
+        with self.state.locked(), tempfile.TemporaryDirectory() as tmp:
+            sim = self.state.sim
+            path = Path(tmp) / "spikes.h5"
+            write_spikes(path, {n: sim.spikes(n) for n in sim.spike_record.recorded})
+            return io.BytesIO(path.read_bytes())
+
+    def _take(self, spec, what):
+        self.error.visible = False
+        self.state.set_spec(spec)
+        self.state.message = f"loaded {what}"
+
+    def load_preset(self):
+        try:
+            self._take(from_dict(preset_dict(self.preset.value, float(self.scale.value))),
+                       f"{self.preset.value} (scale {self.scale.value})")
+        except (SpikeScopeError, ValueError) as exc:
+            self.error.object, self.error.visible = str(exc), True
+
+    def import_spec(self):
+        if not self.upload.value:
+            return
+        name = self.upload.filename or "upload"
+        try:
+            text = self.upload.value.decode("utf-8")
+            spec = loads(text, "json" if name.lower().endswith(".json") else "yaml")
+            self._take(spec, name)
+        except UnicodeDecodeError:
+            self.error.object, self.error.visible = f"{name}: not a text file", True
+        except SpikeScopeError as exc:  # the current model stays as it was
+            self.error.object, self.error.visible = f"{name}: {exc}", True

@@ -1,0 +1,184 @@
+"""Live views of a ``SimulationState``: spike raster, population rates, membrane traces
+and, for spatial populations, a topographic map of recent activity. Each view keeps one
+Bokeh ColumnDataSource and replaces its data on ``refresh()``; the raster is decimated
+so the browser never receives more than ``max_points`` points."""
+from __future__ import annotations
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+from bokeh.palettes import Category10_10, Viridis256
+from bokeh.plotting import figure
+
+from .state import SimulationState
+
+COLORS = Category10_10
+
+
+def _pop_colors(spec):
+    return {name: COLORS[i % len(COLORS)] for i, name in enumerate(spec.populations)}
+
+
+class LiveView(pn.viewable.Viewer):
+    """Base: a Bokeh figure over a sliding time window of the state's simulation."""
+
+    state = param.ClassSelector(class_=SimulationState)
+    window_ms = param.Number(default=500.0, bounds=(10.0, 10000.0), doc="time window shown")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._fig = self._make_figure()
+        self._pane = pn.pane.Bokeh(self._fig, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._pane
+
+    def _make_figure(self):
+        raise NotImplementedError
+
+    def _x_range(self):
+        t = self.state.sim.t
+        self._fig.x_range.start = max(0.0, t - self.window_ms)
+        self._fig.x_range.end = max(t, self.window_ms * 0.05)
+
+    def refresh(self):
+        raise NotImplementedError
+
+
+class RasterView(LiveView):
+    max_points = param.Integer(default=20000, doc="most points sent to the browser per update")
+
+    def _make_figure(self):
+        self._src = ColumnDataSource(dict(t=[], y=[], color=[]))
+        fig = figure(height=300, title="Spike raster", x_axis_label="time (ms)", y_axis_label="neuron",
+                     x_range=Range1d(0, self.window_ms), output_backend="webgl", tools="pan,wheel_zoom,reset,save")
+        fig.scatter("t", "y", source=self._src, color="color", size=2, marker="square", line_color=None)
+        return fig
+
+    def refresh(self):
+        state = self.state
+        with state.locked():
+            sim = state.sim
+            steps, ids = sim.spike_record.window(sim.t - self.window_ms)
+        net = sim.network
+        stride = 1
+        if ids.size > self.max_points:  # keep whole rows: every stride-th neuron
+            stride = int(np.ceil(ids.size / self.max_points))
+            keep = ids % stride == 0
+            steps, ids = steps[keep], ids[keep]
+        names, pop_idx = net.population_of(ids)
+        colors = np.array([c for c in _pop_colors(sim.spec).values()], dtype=object)
+        self._src.data = dict(t=(steps + 1) * net.dt, y=ids, color=colors[pop_idx] if ids.size else [])
+        self._fig.title.text = "Spike raster" + (f" (every {stride}th neuron)" if stride > 1 else "")
+        self._fig.y_range.start, self._fig.y_range.end = 0, net.n_neurons
+        self._x_range()
+
+
+class RateView(LiveView):
+    bin_ms = param.Number(default=5.0, bounds=(0.1, 100.0))
+
+    def _make_figure(self):
+        self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
+        fig = figure(height=220, title="Population rates", x_axis_label="time (ms)",
+                     y_axis_label="rate (spikes/s)", x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
+        fig.multi_line("xs", "ys", source=self._src, color="color", legend_field="name", line_width=1.5)
+        fig.legend.location = "top_left"
+        return fig
+
+    def refresh(self):
+        state = self.state
+        with state.locked():
+            sim = state.sim
+            t1 = sim.t
+            t0 = max(0.0, t1 - self.window_ms)
+            steps, ids = sim.spike_record.window(t0)
+        net = sim.network
+        edges = np.arange(t0, t1 + self.bin_ms, self.bin_ms)
+        xs, ys, cs, ns = [], [], [], []
+        if edges.size >= 2:
+            times = (steps + 1) * net.dt
+            names, pop_idx = net.population_of(ids)
+            colors = _pop_colors(sim.spec)
+            for k, name in enumerate(names):
+                if name not in sim.spike_record.recorded:
+                    continue
+                counts, _ = np.histogram(times[pop_idx == k], edges)
+                size = sim.spec.populations[name].size
+                xs.append(0.5 * (edges[1:] + edges[:-1]))
+                ys.append(counts / size / (self.bin_ms / 1000.0))
+                cs.append(colors[name])
+                ns.append(name)
+        self._src.data = dict(xs=xs, ys=ys, color=cs, name=ns)
+        self._x_range()
+
+
+class MembraneView(LiveView):
+    def _make_figure(self):
+        self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
+        fig = figure(height=220, title="Membrane potential", x_axis_label="time (ms)", y_axis_label="V_m (mV)",
+                     x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
+        fig.multi_line("xs", "ys", source=self._src, color="color", line_width=1)
+        return fig
+
+    def refresh(self):
+        state = self.state
+        with state.locked():
+            sim = state.sim
+            times, v = sim.voltages.window(sim.t - self.window_ms)
+        rec = sim.voltages
+        names, pop_idx = sim.network.population_of(rec.index)
+        colors = _pop_colors(sim.spec)
+        self._src.data = dict(xs=[times] * v.shape[1], ys=[v[:, j] for j in range(v.shape[1])],
+                              color=[colors[names[pop_idx[j]]] for j in range(v.shape[1])],
+                              name=[names[pop_idx[j]] for j in range(v.shape[1])])
+        self._x_range()
+
+
+class TopoMapView(pn.viewable.Viewer):
+    """Activity on the sheet: each neuron of the spatial populations at its position,
+    coloured by its spike count in the last ``window_ms``."""
+
+    state = param.ClassSelector(class_=SimulationState)
+    window_ms = param.Number(default=50.0, bounds=(1.0, 5000.0))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._src = ColumnDataSource(dict(x=[], y=[], rate=[], marker=[]))
+        self._mapper = LinearColorMapper(palette=Viridis256, low=0, high=50)
+        fig = figure(height=320, width=360, title="Activity on the sheet (spikes/s)", match_aspect=True,
+                     x_axis_label="x (mm)", y_axis_label="y (mm)", tools="pan,wheel_zoom,reset,save")
+        fig.scatter("x", "y", source=self._src, size=5, marker="marker", line_color=None,
+                    fill_color={"field": "rate", "transform": self._mapper})
+        self._fig = fig
+        self._pane = pn.pane.Bokeh(fig)
+        self._empty = pn.pane.Markdown("*No spatial population in this model.*")
+
+    def __panel__(self):
+        return pn.Column(self._pane, self._empty)
+
+    def refresh(self):
+        state = self.state
+        with state.locked():
+            sim = state.sim
+            steps, ids = sim.spike_record.window(sim.t - self.window_ms)
+        net = sim.network
+        pos = net.connectome.positions
+        spatial = [n for n, p in pos.items() if p is not None]
+        self._pane.visible = bool(spatial)
+        self._empty.visible = not spatial
+        if not spatial:
+            return
+        counts = np.bincount(ids, minlength=net.n_neurons)
+        xs, ys, rs, ms = [], [], [], []
+        markers = ["circle", "triangle", "square", "diamond"]
+        for k, name in enumerate(spatial):
+            a = net.pop_start[name]
+            p = pos[name]
+            xs.append(p[:, 0])
+            ys.append(p[:, 1])
+            rs.append(counts[a:a + p.shape[0]] / (self.window_ms / 1000.0))
+            ms.append(np.full(p.shape[0], markers[k % len(markers)], dtype=object))
+        rate = np.concatenate(rs)
+        self._mapper.high = max(float(np.percentile(rate, 99)), 1.0)
+        self._src.data = dict(x=np.concatenate(xs), y=np.concatenate(ys), rate=rate, marker=np.concatenate(ms))

@@ -1,0 +1,154 @@
+"""A session's simulation: the spec being explored, the built ``Simulation`` and the
+background thread that advances it while running. Views read from it; nothing here
+draws. Each browser session (and each notebook) makes its own ``SimulationState``."""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import param
+
+from sim_core.engine.live import apply_live, can_apply_live
+from sim_core.engine.simulation import Simulation
+from sim_core.errors import SpikeScopeError
+from sim_core.spec.model import NetworkSpec, Recorders, Voltmeter
+
+
+def with_default_voltmeter(spec: NetworkSpec, n: int = 2, max_pops: int = 4) -> NetworkSpec:
+    """The app shows membrane traces: record a few neurons when the spec records none."""
+    if spec.recorders.voltmeter is not None:
+        return spec
+    pops = tuple(list(spec.populations)[:max_pops])
+    n = min([n] + [spec.populations[p].size for p in pops])
+    vm = Voltmeter(pops, n, spec.dt * max(1, round(0.5 / spec.dt)))  # about every 0.5 ms
+    return dataclasses.replace(spec, recorders=Recorders(spec.recorders.spikes, vm))
+
+
+class SimulationState(param.Parameterized):
+    """Run/Pause/Step/Reset of one simulation; status numbers for the views.
+
+    The simulation advances in a background thread in chunks of ``chunk_ms``; the Numba
+    kernel releases the GIL, so the server stays responsive. ``t``, ``n_spikes`` and
+    ``rtf`` are refreshed by ``poll()``, which the views call from their own thread.
+    """
+
+    spec = param.ClassSelector(class_=NetworkSpec, doc="the model being explored")
+    backend = param.Selector(objects=["cpu", "auto", "gpu"], default="cpu")
+    running = param.Boolean(default=False)
+    t = param.Number(default=0.0, doc="simulated time, ms")
+    n_spikes = param.Integer(default=0)
+    rtf = param.Number(default=0.0, doc="wall time / simulated time while running")
+    chunk_ms = param.Number(default=20.0, bounds=(0.1, 1000.0))
+    step_ms = param.Number(default=10.0, bounds=(0.1, 10000.0), doc="what Step advances")
+    message = param.String(default="", doc="last error or notice, for the status line")
+    version = param.Integer(default=0, doc="bumped on every rebuild, so views can reset")
+
+    def __init__(self, spec: NetworkSpec, **params):
+        super().__init__(spec=spec, **params)
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._wall = self._simulated = 0.0
+        self._thread_error = ""  # set by the thread; copied into `message` by poll()
+        self.sim: Simulation | None = None
+        self.rebuild()
+
+    # ------------------------------------------------------------------ lifecycle
+    def rebuild(self) -> None:
+        self.pause()
+        with self._lock:
+            self.sim = Simulation(with_default_voltmeter(self.spec), backend=self.backend)
+            self._wall = self._simulated = 0.0
+        self.version += 1
+        self.poll()
+
+    def set_spec(self, spec: NetworkSpec) -> str:
+        """Take a new spec: in place when only parameters changed, else rebuild.
+        Returns 'live' or 'rebuilt'."""
+        with self._lock:
+            old = self.sim.spec
+            new = with_default_voltmeter(spec)
+            if can_apply_live(old, new):
+                apply_live(self.sim, new)
+                self.spec = spec
+                return "live"
+        was_running = self.running
+        self.spec = spec
+        self.rebuild()
+        if was_running:
+            self.run()
+        return "rebuilt"
+
+    def run(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stop.clear()
+        self.running = True
+        self._thread = threading.Thread(target=self._loop, name="spikescope-sim", daemon=True)
+        self._thread.start()
+
+    def pause(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._thread = None
+        self.running = False
+        self.poll()
+
+    def step(self) -> None:
+        self.pause()
+        self._advance(self.step_ms)
+        self.poll()
+
+    def reset(self) -> None:
+        self.pause()
+        with self._lock:
+            self.sim.reset()
+            self._wall = self._simulated = 0.0
+        self.version += 1
+        self.poll()
+
+    def close(self) -> None:
+        """End of the session: stop the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    # ------------------------------------------------------------------ internals
+    def _advance(self, ms: float) -> None:
+        t0 = time.perf_counter()
+        with self._lock:
+            self.sim.run(ms)
+        self._wall += time.perf_counter() - t0
+        self._simulated += ms
+
+    def _loop(self) -> None:
+        # params are not touched here: watchers would fire in this thread
+        try:
+            while not self._stop.is_set():
+                self._advance(self.chunk_ms)
+                time.sleep(0)  # let the server thread in between chunks
+        except SpikeScopeError as exc:
+            self._thread_error = str(exc)
+
+    def poll(self) -> None:
+        """Refresh the status numbers (cheap; call from the UI's periodic callback)."""
+        sim = self.sim
+        if sim is None:
+            return
+        if self.running and (self._thread is None or not self._thread.is_alive()):
+            self.running = False
+        if self._thread_error:
+            self.message, self._thread_error = self._thread_error, ""
+        self.t = sim.t
+        self.n_spikes = sim.spike_record.n_spikes
+        self.rtf = self._wall / (self._simulated / 1000.0) if self._simulated else 0.0
+
+    def status_text(self) -> str:
+        """``t = 1234.5 ms · 56,789 spikes · RTF 0.8``"""
+        return f"t = {self.t:.1f} ms · {self.n_spikes:,} spikes · RTF {self.rtf:.2f}"
+
+    def locked(self):
+        """Context manager for reading the simulation's arrays consistently."""
+        return self._lock
