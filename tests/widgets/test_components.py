@@ -1,0 +1,99 @@
+"""The app's components without a browser (Panel's get_root), on small models."""
+import numpy as np
+import pytest
+from bokeh.document import Document
+
+from sim_core.spec import dumps, from_dict, load
+from widgets.editor import NetworkEditor
+from widgets.files import FilesPanel
+from widgets.plots import MembraneView, RasterView, RateView, TopoMapView
+from widgets.state import SimulationState
+from widgets.weights import WeightsPanel
+
+
+@pytest.fixture
+def state():
+    from conftest import SHARED_SPECS
+    s = SimulationState(load([p for p in SHARED_SPECS if p.stem == "brunel_small"][0]), backend="cpu")
+    yield s
+    s.close()
+
+
+def test_views_render_and_raster_is_decimated(state):
+    state.step_ms = 300.0
+    state.step()
+    raster = RasterView(state=state, max_points=2000)
+    views = [raster, RateView(state=state), MembraneView(state=state), TopoMapView(state=state)]
+    for v in views:
+        v.__panel__().get_root(Document())
+        v.refresh()
+    n = len(raster._src.data["t"])
+    assert 0 < n <= 2000
+    ys = np.asarray(raster._src.data["y"])
+    stride = int(raster._fig.title.text.split("every ")[1].split("th")[0])
+    assert np.all(ys % stride == 0)  # whole rows of every stride-th neuron
+    rates = views[1]._src.data
+    assert set(rates["name"]) == {"E", "I"} and max(np.max(y) for y in rates["ys"]) > 5
+    assert len(views[2]._src.data["ys"]) == 4  # default voltmeter: 2 neurons of E and I
+
+
+def test_editor_bad_entry_changes_nothing(state):
+    ed = NetworkEditor(state=state)
+    ed.__panel__().get_root(Document())
+    before = dumps(state.spec)
+    ed.fields["size"].value = 0
+    ed.apply()
+    assert ed.error.visible and "populations.E.size" in ed.error.object
+    assert "field-error" in ed.fields["size"].css_classes
+    assert dumps(state.spec) == before
+    ed.fields["size"].value = 2000
+    ed.fields["params.tau_m"].value = "15.0"  # a parameter: applied without rebuild
+    ed.apply()
+    assert not ed.error.visible and "applied live" in state.message
+    assert state.spec.populations["E"].params["tau_m"] == 15.0
+
+
+def test_editor_structural_change_rebuilds_and_adds_projection(state):
+    ed = NetworkEditor(state=state)
+    ed.kind_select.value = "projection"
+    ed.item_select.value = "(new)"
+    ed.fields["source"].value, ed.fields["target"].value = "I", "E"
+    ed.fields["rule.rule"].value = "pairwise_bernoulli"
+    ed.fields["rule.p"].value = "0.05"
+    ed.fields["synapse.weight"].value = "-0.5"
+    ed.apply()
+    assert len(state.spec.projections) == 7 and "rebuilt" in state.message
+    ed.item_select.value = ed.item_select.options[6]
+    ed.fields["rule.p"].value = "1.5"  # invalid probability
+    ed.apply()
+    assert ed.error.visible and "rule.p" in ed.error.object
+
+
+def test_files_import_error_keeps_model(state):
+    files = FilesPanel(state=state)
+    before = dumps(state.spec)
+    files.upload.filename = "bad.yaml"
+    files.upload.value = b"format: spikescope/1\nname: x\npopulations: {E: {model: iaf_psc_foo, size: 3}}\n"
+    assert files.error.visible and "populations.E.model" in files.error.object
+    assert dumps(state.spec) == before
+    files.upload.filename = "good.yaml"
+    files.upload.value = before.replace("size: 500", "size: 400").encode()
+    assert not files.error.visible and state.spec.populations["I"].size == 400
+    assert files._spikes().getvalue()[:4] == b"\x89HDF"
+
+
+def test_weights_panel_histogram(state):
+    w = WeightsPanel(state=state)
+    w.__panel__().get_root(Document())
+    w.projection.value = 2  # I -> E, weight -1.2
+    assert sum(w._src.data["top"]) == 100000
+    assert "bytes/synapse" in w.info.object
+
+
+def test_sessions_do_not_share_state():
+    spec = from_dict({"format": "spikescope/1", "name": "a", "populations": {
+        "E": {"model": "iaf_psc_exp", "size": 10, "params": {"I_e": 500.0}}}})
+    a, b = SimulationState(spec, backend="cpu"), SimulationState(spec, backend="cpu")
+    a.step_ms = 50.0
+    a.step()
+    assert a.t == 50.0 and b.t == 0.0 and b.n_spikes == 0 and a.sim is not b.sim
