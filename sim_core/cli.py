@@ -20,7 +20,7 @@ from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
 # Modules that add a subcommand: each has ``add_parser(subparsers)``, which registers the
 # command with ``set_defaults(handler=fn)``; fn(args) -> exit code. They must import
 # nothing heavy at module level (the CLI path stays free of GUI packages and CuPy).
-COMMAND_MODULES: list[str] = ["app.serve_command"]
+COMMAND_MODULES: list[str] = ["app.serve_command", "sim_core.commands.runs", "sim_core.commands.bench", "sim_core.commands.scan"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,10 +75,13 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
     r.add_argument("--progress", action="store_true", help="show the progress bar even with --json")
     r.add_argument("--out", help="write DIR/spikes.h5 (SONATA) and DIR/run.json")
+    r.add_argument("--save-connectivity", action="store_true", help="also write the network as SONATA in DIR/sonata")
+    r.add_argument("--no-record", action="store_true", help="do not record the run in the run registry")
     e = sub.add_parser("export", help="write a preset (or a spec) as an editable spec file")
     e.add_argument("model", help="preset name or spec file")
     e.add_argument("--scale", type=_positive("--scale"), help="preset scale")
-    e.add_argument("--format", default=None, help="yaml | json | nest (default: from the file suffix)")
+    e.add_argument("--format", default=None, help="yaml | json | nest | sonata | svg (default: from the file suffix)")
+    e.add_argument("--seed", type=_nonneg("--seed", int), help="seed of the network written by sonata (default: the spec's)")
     e.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
     v = sub.add_parser("validate", help="check a spec file and say what is wrong")
     v.add_argument("model")
@@ -108,14 +111,24 @@ def load_model(name: str, scale: float | None):
 
 
 def cmd_run(args) -> int:
-    from .analysis.stats import population_summary
-    from .engine.simulation import Simulation
+    from .io.registry import record
 
     spec = load_model(args.model, args.scale)
+    if args.save_connectivity and not args.out:
+        raise SpecError("--save-connectivity", "needs --out DIR (the network goes to DIR/sonata)")
     show = (not args.json) or args.progress
     if show:
         print(f"building {spec.name}: {spec.n_neurons:,} neurons ...", file=sys.stderr)
-    sim = Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads)
+    # the registry row is written before building: a run killed midway stays 'incomplete'
+    with record(spec, seed=args.seed, backend=args.backend, t_sim=args.t_sim, t_presim=args.t_presim,
+                kind="cli", off=args.no_record) as run:
+        return _run(args, spec, run, show)
+
+
+def _run(args, spec, run, show) -> int:
+    from .analysis.stats import population_summary
+    from .engine.simulation import Simulation
+    sim = run.attach(Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads))
     if args.backend == "auto" and show:
         print(f"backend auto: using {sim.backend_name}", file=sys.stderr)
     t_total = args.t_presim + args.t_sim
@@ -132,8 +145,15 @@ def cmd_run(args) -> int:
         "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
         "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},
     }
+    run.summary.update(rates_hz=rates, cv_isi=cvs)
+    summary["run_id"] = run.id
     if args.out:
         _write_out(Path(args.out), sim, spec, summary)
+        run.spike_file = Path(args.out) / "spikes.h5"
+    if args.save_connectivity:
+        from .io.sonata_network import write_network
+        run.network_dir = Path(args.out) / "sonata"
+        write_network(run.network_dir, spec, sim.seed, sim.network.connectome, tstop=t_total)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -164,7 +184,10 @@ def cmd_export(args) -> int:
     from .spec import dumps
     spec = load_model(args.model, args.scale)
     fmt = args.format or ("json" if args.output.endswith(".json") else
-                          "nest" if args.output.endswith(".py") else "yaml")
+                          "nest" if args.output.endswith(".py") else
+                          "svg" if args.output.endswith(".svg") else "yaml")
+    if fmt in ("sonata", "svg"):
+        return _export_files(spec, fmt, args)
     if fmt in ("yaml", "json"):
         text = dumps(spec, fmt)
     elif fmt == "nest":
@@ -172,11 +195,26 @@ def cmd_export(args) -> int:
         from .spec import to_plain
         text = pynest_script(to_plain(spec))
     else:
-        raise SpecError("--format", f"'{fmt}' is not valid; expected one of json, nest, yaml")
+        raise SpecError("--format", f"'{fmt}' is not valid; expected one of json, nest, sonata, svg, yaml")
     if args.output == "-":
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _export_files(spec, fmt, args) -> int:
+    if args.output == "-":
+        raise SpecError("-o", f"{fmt} is written to files: give a {'directory' if fmt == 'sonata' else 'file'}")
+    if fmt == "sonata":  # the instantiated network: nodes, edges, types, configs
+        from .io.sonata_network import write_network
+        config = write_network(args.output, spec, args.seed)
+        print(f"wrote {config.parent}/ (SONATA; in NEST: nest.SonataNetwork('{config}', "
+              f"'{config.parent / 'simulation_config.json'}'))", file=sys.stderr)
+    else:
+        from widgets.notation import save_svg  # the network diagram, drawn by the app's widget
+        save_svg(spec, args.output)
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
 

@@ -11,3 +11,12 @@ if not SHARED_SPECS:  # CI clones the repo with shared/ beside it; keep a copy a
 @pytest.fixture(params=SHARED_SPECS, ids=lambda p: p.stem)
 def shared_spec_path(request):
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _registry_home(tmp_path_factory, monkeypatch):
+    """Runs are recorded in the run registry under $SPIKESCOPE_HOME: never the real home
+    from the tests (subprocesses inherit the variable)."""
+    home = tmp_path_factory.mktemp("spikescope-home")
+    monkeypatch.setenv("SPIKESCOPE_HOME", str(home))
+    return home

@@ -1,5 +1,6 @@
 """Spec -> instantiated connectivity: one ``Connection`` (CSR by source) per projection,
-with weights and delays drawn per synapse where they are distributions."""
+with weights and delays drawn per synapse where they are distributions, and weights
+discretized where the projection has a ``resolution``."""
 from __future__ import annotations
 
 import os
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..analysis.discretize import discretize
 from ..engine import streams
 from ..errors import CapacityError
 from ..spec.model import LinearDelay, NetworkSpec
@@ -23,7 +25,9 @@ BUILD_BYTES_PER_SYNAPSE = 28
 class Connection:
     """One instantiated projection. ``targets`` are indices within the target population;
     ``weights``/``delays`` are None when the projection has one value for all synapses
-    (then ``weight``/``delay`` hold it), which costs no memory per synapse."""
+    (then ``weight``/``delay`` hold it), which costs no memory per synapse. A projection
+    with a weight resolution keeps ``weight_codes`` (uint8 per synapse) into
+    ``weight_table`` (float64) instead of ``weights``."""
     index: int
     source: str
     target: str
@@ -33,6 +37,8 @@ class Connection:
     weights: np.ndarray | None = None
     delay: int = 1  # steps
     delays: np.ndarray | None = None
+    weight_table: np.ndarray | None = None
+    weight_codes: np.ndarray | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -43,6 +49,8 @@ class Connection:
         return np.repeat(np.arange(self.indptr.shape[0] - 1, dtype=np.int32), np.diff(self.indptr))
 
     def weight_array(self) -> np.ndarray:
+        if self.weight_codes is not None:
+            return self.weight_table[self.weight_codes]
         return self.weights if self.weights is not None else np.full(self.n_synapses, self.weight)
 
     def delay_array(self) -> np.ndarray:
@@ -51,6 +59,8 @@ class Connection:
     def storage_bytes(self) -> int:
         n = self.targets.nbytes + self.indptr.nbytes
         n += self.weights.nbytes if self.weights is not None else 0
+        if self.weight_codes is not None:
+            n += self.weight_codes.nbytes + self.weight_table.nbytes
         n += self.delays.nbytes if self.delays is not None else 0
         return n
 
@@ -121,7 +131,10 @@ def _draw_synapse_values(spec, i, proj, conn, seed, pos_s, pos_t, sheet):
         conn.weight = syn.weight
     else:
         w = draw_array(syn.weight, n, seed, streams.stream(streams.WEIGHT, i), f"{path}.weight")
-        conn.weights = w.astype(np.float32)
+        if syn.resolution is None:
+            conn.weights = w.astype(np.float32)
+        else:
+            _discretize_weights(conn, w, syn.resolution, spec.node_size(proj.target))
     if isinstance(syn.delay, float):
         conn.delay = delay_steps(syn.delay, spec.dt)
         return
@@ -132,6 +145,16 @@ def _draw_synapse_values(spec, i, proj, conn, seed, pos_s, pos_t, sheet):
         d_ms = draw_array(syn.delay, n, seed, streams.stream(streams.DELAY, i), f"{path}.delay")
     steps = np.maximum(np.floor(d_ms / spec.dt + 0.5), 1)  # NEST rounds to the grid (ld_round)
     conn.delays = steps.astype(np.uint8 if n == 0 or steps.max() < 256 else np.uint16)
+
+
+def _discretize_weights(conn, w, res, n_targets):
+    """Drawn weights -> codes into a table (see ``analysis.discretize``); a single value
+    (method ``mean``) becomes the projection's constant weight: no memory per synapse."""
+    d = discretize(w, res.levels, res.method, conn.targets, n_targets)
+    if d.table.size == 1:
+        conn.weight = float(d.table[0])
+    else:
+        conn.weight_table, conn.weight_codes = d.table, d.codes
 
 
 def delay_steps(delay_ms: float, dt: float) -> int:

@@ -133,7 +133,6 @@ class Registry:
                     con.execute("PRAGMA journal_mode = WAL")  # persistent: set once per file
                 con.execute("PRAGMA synchronous = NORMAL")
                 with _transaction(con):
-                    con.executescript("BEGIN IMMEDIATE;" + _SCHEMA + "COMMIT;") if False else None
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             con.execute(statement)
@@ -215,10 +214,10 @@ class Registry:
             sql += " JOIN specs ON specs.sha256 = runs.spec_sha256"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY runs.id"
         if limit:  # the latest ``limit`` runs, still oldest first
-            sql = f"SELECT * FROM ({sql[:-len(' ORDER BY runs.id')]} ORDER BY runs.id DESC LIMIT {int(limit)}) " \
-                  "ORDER BY id"
+            sql = f"SELECT * FROM ({sql} ORDER BY runs.id DESC LIMIT {int(limit)}) ORDER BY id"
+        else:
+            sql += " ORDER BY runs.id"
         if not self.path.exists():
             return []
         with self._connect() as con:
@@ -330,16 +329,17 @@ class RunRecord:
 @contextmanager
 def record(spec, *, seed: int | None = None, backend: str = "cpu", t_sim: float | None = None,
            t_presim: float = 0.0, kind: str = "python", group: str | None = None,
-           params: dict | None = None, registry: Registry | str | Path | None = None):
+           params: dict | None = None, registry: Registry | str | Path | None = None, off: bool = False):
     """Record one run: an 'incomplete' row now, completed in one transaction when the block
     ends (or 'failed' with the error if it raises). ``spec`` is a NetworkSpec or a
     Simulation. The registry never stops a run: if it cannot be written, a warning goes to
-    stderr and the run goes on unrecorded (``run.id`` is None)."""
+    stderr and the run goes on unrecorded (``run.id`` is None), as it does with ``off`` or
+    ``SPIKESCOPE_REGISTRY=off``."""
     from ..spec import to_plain
     sim = spec if hasattr(spec, "spike_record") else None
     spec = sim.spec if sim is not None else spec
     seed = (sim.seed if sim is not None else spec.seed) if seed is None else seed
-    reg = registry if isinstance(registry, Registry) else Registry(registry) if enabled() else None
+    reg = None if off or not enabled() else registry if isinstance(registry, Registry) else Registry(registry)
     run = RunRecord(reg, t_presim)
     if sim is not None:
         run.attach(sim)

@@ -56,10 +56,11 @@ class CpuBackend:
         i64 = lambda: np.zeros(m, np.int64)  # noqa: E731
         self.pr_src0, self.pr_tgt0, self.pr_ntgt, self.pr_iptr0, self.pr_syn0 = i64(), i64(), i64(), i64(), i64()
         self.pr_woff, self.pr_doff, self.pr_d = i64(), i64(), i64()
+        self.pr_coff, self.pr_toff = i64(), i64()  # weight codes and their table
         self.pr_w = np.zeros(m)
         self.pr_single = np.zeros(m, np.bool_)
-        indptrs, tgts, ws, ds = [], [], [], []
-        syn0 = iptr0 = woff = doff = 0
+        indptrs, tgts, ws, ds, codes, tables = [], [], [], [], [], []
+        syn0 = iptr0 = woff = doff = coff = toff = 0
         for q, c in enumerate(deliv):
             self.pr_src0[q] = net.pop_start.get(c.source, net.input_src.get(c.source))
             self.pr_tgt0[q] = net.pop_start[c.target]
@@ -71,6 +72,13 @@ class CpuBackend:
             self.pr_w[q], self.pr_d[q] = c.weight, c.delay
             self.pr_woff[q] = -1 if c.weights is None else woff
             self.pr_doff[q] = -1 if c.delays is None else doff
+            self.pr_coff[q] = -1 if c.weight_codes is None else coff
+            self.pr_toff[q] = toff
+            if c.weight_codes is not None:
+                codes.append(c.weight_codes)
+                tables.append(c.weight_table)
+                coff += c.weight_codes.shape[0]
+                toff += c.weight_table.shape[0]
             if c.weights is not None:
                 ws.append(c.weights)
                 woff += c.weights.shape[0]
@@ -82,13 +90,17 @@ class CpuBackend:
         self.indptr = np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64)
         self.syn_tgt = np.concatenate(tgts) if tgts else np.zeros(0, np.int32)
         self.syn_w = np.concatenate(ws).astype(np.float32) if ws else np.zeros(0, np.float32)
+        self.syn_code = np.concatenate(codes).astype(np.uint8) if codes else np.zeros(0, np.uint8)
+        self.w_table = np.concatenate(tables).astype(np.float64) if tables else np.zeros(0)
         dmax = max([int(d.max(initial=0)) for d in ds] + [0])
         self.syn_d = (np.concatenate(ds) if ds else np.zeros(0)).astype(np.uint8 if dmax < 256 else np.uint16)
         self.n_synapses = int(syn0)
 
     def synapse_bytes(self) -> int:
-        """Memory of the synapse storage (targets, per-synapse weights/delays, row pointers)."""
-        return self.syn_tgt.nbytes + self.syn_w.nbytes + self.syn_d.nbytes + self.indptr.nbytes
+        """Memory of the synapse storage (targets, per-synapse weights or weight codes and
+        their tables, delays, row pointers)."""
+        return (self.syn_tgt.nbytes + self.syn_w.nbytes + self.syn_code.nbytes + self.w_table.nbytes
+                + self.syn_d.nbytes + self.indptr.nbytes)
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self):
@@ -108,8 +120,9 @@ class CpuBackend:
             pz.ptr, pz.value, self.pz_exp_neg, pz.weight, pz.delay, pz.first, pz.last, pz.stream,
             dc.ptr, dc.value, dc.delay, dc.first, dc.last,
             self.group_of, self.grp_ptr, self.grp_proj, self.pr_src0, self.pr_tgt0, self.pr_ntgt,
-            self.pr_iptr0, self.pr_syn0, self.pr_w, self.pr_woff, self.pr_d, self.pr_doff,
-            self.pr_single, self.indptr, self.syn_tgt, self.syn_w, self.syn_d,
+            self.pr_iptr0, self.pr_syn0, self.pr_w, self.pr_woff, self.pr_coff, self.pr_toff,
+            self.pr_d, self.pr_doff, self.pr_single, self.indptr, self.syn_tgt, self.syn_w,
+            self.syn_code, self.w_table, self.syn_d,
             net.sg_step, net.sg_src, self.sg_pos, self.pending, self.pending_n,
             self.spk_scratch, self.spk_cnt, out_step, out_id, out_n,
             vm_idx, vm_every, vm_out, vm_n)

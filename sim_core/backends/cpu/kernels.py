@@ -62,10 +62,12 @@ def _update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
 
 
 @njit(cache=True, inline="always")
-def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
-                 syn_tgt, syn_w, syn_d, ring_ex, ring_in):
-    """Add the weights of synapses j0..j1 into the ring slots of their delays."""
-    if not w_arr and not d_arr:  # one weight, one delay: the common case, one buffer row
+def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, coff, c_arr, toff, d0, doff, d_arr, single,
+                 syn_tgt, syn_w, syn_code, w_table, syn_d, ring_ex, ring_in):
+    """Add the weights of synapses j0..j1 into the ring slots of their delays. A weight is
+    the projection's one value (w0), a per-synapse float32 (w_arr), or a uint8 code into
+    the projection's table (c_arr: limited weight resolution)."""
+    if not w_arr and not c_arr and not d_arr:  # one weight, one delay: the common case, one buffer row
         sl = ks + d0
         if sl >= D:
             sl -= D
@@ -74,7 +76,12 @@ def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
             buf[off + syn_tgt[j]] += w0
         return
     for j in range(j0, j1):
-        w = syn_w[woff + j] if w_arr else w0
+        if w_arr:
+            w = np.float64(syn_w[woff + j])
+        elif c_arr:
+            w = w_table[toff + syn_code[coff + j]]
+        else:
+            w = w0
         sl = ks + (syn_d[doff + j] if d_arr else d0)
         if sl >= D:
             sl -= D
@@ -86,8 +93,8 @@ def _deliver_row(j0, j1, ks, D, off, w0, woff, w_arr, d0, doff, d_arr, single,
 
 @njit(cache=True, inline="always")
 def _deliver_spikes(t_lo, t_hi, spikes, ns, ks, D, group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0,
-                    pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_d, pr_doff, pr_single,
-                    indptr, syn_tgt, syn_w, syn_d, ring_ex, ring_in):
+                    pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_coff, pr_toff, pr_d, pr_doff,
+                    pr_single, indptr, syn_tgt, syn_w, syn_code, w_table, syn_d, ring_ex, ring_in):
     """Deliver the spikes emitted at the step with ring index ks to targets in [t_lo, t_hi)."""
     for s_i in range(ns):
         s = spikes[s_i]
@@ -105,8 +112,9 @@ def _deliver_spikes(t_lo, t_hi, spikes, ns, ks, D, group_of, grp_ptr, grp_proj, 
                 j0 = r0 + np.searchsorted(syn_tgt[r0:j1], a)
                 j1 = r0 + np.searchsorted(syn_tgt[r0:j1], b)
             _deliver_row(j0, j1, ks, D, pr_tgt0[q], pr_w[q], pr_woff[q] - pr_syn0[q], pr_woff[q] >= 0,
+                         pr_coff[q] - pr_syn0[q], pr_coff[q] >= 0, pr_toff[q],
                          pr_d[q], pr_doff[q] - pr_syn0[q], pr_doff[q] >= 0, pr_single[q],
-                         syn_tgt, syn_w, syn_d, ring_ex, ring_in)
+                         syn_tgt, syn_w, syn_code, w_table, syn_d, ring_ex, ring_in)
 
 
 @njit(parallel=True, cache=True, nogil=True)  # nogil: the app simulates in a background thread
@@ -115,8 +123,8 @@ def advance(k0, n_steps, h, seed, lo, hi,
             pz_ptr, pz_lam, pz_elam, pz_w, pz_d, pz_first, pz_last, pz_stream,
             dc_ptr, dc_amp, dc_d, dc_first, dc_last,
             group_of, grp_ptr, grp_proj, pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0,
-            pr_w, pr_woff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d,
-            sg_step, sg_src, sg_pos, pending, pending_n,
+            pr_w, pr_woff, pr_coff, pr_toff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w,
+            syn_code, w_table, syn_d, sg_step, sg_src, sg_pos, pending, pending_n,
             spk_scratch, spk_cnt, out_step, out_id, out_n,
             vm_idx, vm_every, vm_out, vm_n):
     """Advance from step k0 by up to n_steps; returns the steps done. Stops early when the
@@ -139,8 +147,9 @@ def advance(k0, n_steps, h, seed, lo, hi,
         for c in prange(n_chunks):
             if ns > 0:  # 1. deliver last step's spikes into ring slots >= this one
                 _deliver_spikes(lo[c], hi[c], pending, ns, ks_prev, D, group_of, grp_ptr, grp_proj,
-                                pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_d,
-                                pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_d, ring_ex, ring_in)
+                                pr_src0, pr_tgt0, pr_ntgt, pr_iptr0, pr_syn0, pr_w, pr_woff, pr_coff,
+                                pr_toff, pr_d, pr_doff, pr_single, indptr, syn_tgt, syn_w, syn_code,
+                                w_table, syn_d, ring_ex, ring_in)
             # 2. update. One Philox call serves 4 consecutive Poisson connections at one step
             # (lane j & 3), keyed on (stream, j >> 2, step) only: thread-independent.
             cnt = 0

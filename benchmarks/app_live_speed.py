@@ -1,0 +1,95 @@
+"""Live speed of the app, measured in a real browser.
+
+Serves the app with `brunel_small` (the default model) on the CPU, presses Run in
+Chromium (Playwright) and measures for ``--seconds``: simulated ms per wall second (from
+the status line) and how often the page's plots/status update (MutationObserver in the
+page). Compares with a CLI run of the same spec on the same machine, in the same run.
+
+    python benchmarks/app_live_speed.py [--seconds 10]
+
+Writes benchmarks/results/app-live.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "app" / "default_model.yaml"
+STATUS = re.compile(r"t = ([\d.,]+) ms")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cli_speed(t_sim=3000.0):
+    res = subprocess.run([sys.executable, "-m", "sim_core.cli", "run", str(SPEC), "--t-sim", str(t_sim), "--json"],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    s = json.loads(res.stdout.strip().splitlines()[-1])
+    return t_sim / s["sim_s"]  # simulated ms per wall second
+
+
+def app_speed(seconds):
+    from playwright.sync_api import sync_playwright
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", "cpu"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(240):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+            status = page.locator(".status-line").first
+            status.wait_for(timeout=120_000)
+            # count DOM updates of the status line and of the raster canvas' data in the page
+            status.evaluate("""el => { window.__updates = 0;
+                new MutationObserver(() => window.__updates++).observe(el.getRootNode().host || el,
+                    {subtree: true, childList: true, characterData: true}); }""")
+            page.get_by_role("button", name="Run").click()
+            time.sleep(2.0)  # let it settle
+            t0, u0, w0 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
+            time.sleep(seconds)
+            t1, u1, w1 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
+            page.get_by_role("button", name="Pause").click()
+            browser.close()
+        return (t1 - t0) / (w1 - w0), (u1 - u0) / (w1 - w0)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _t(status):
+    return float(STATUS.search(status.inner_text()).group(1).replace(",", ""))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    args = ap.parse_args()
+    cli = cli_speed()
+    app, updates = app_speed(args.seconds)
+    record = {"spec": "brunel_small", "cli_ms_per_s": cli, "app_ms_per_s": app, "ratio": app / cli,
+              "updates_per_s": updates, "window_s": args.seconds}
+    out = ROOT / "benchmarks" / "results" / "app-live.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"CLI {cli:.0f} ms/s, app {app:.0f} ms/s (ratio {app / cli:.2f}), {updates:.1f} status updates/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""``spikescope scan SPEC --param PATH=v1,v2 [--param ...]``: a parameter scan on Dask."""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import SpecError
+
+
+def add_parser(subparsers) -> None:
+    from ..cli import _backend, _nonneg, _positive
+    p = subparsers.add_parser("scan", help="simulate a grid of parameter values on a Dask cluster")
+    p.add_argument("model", help="spec file or preset name")
+    p.add_argument("--scale", type=_positive("--scale"), help="preset scale (presets only)")
+    p.add_argument("--param", action="append", required=True, metavar="PATH=V1,V2,...",
+                   help="a spec path and its values, e.g. inputs.bg.params.rate=8000,12000 or "
+                        "'projections[2].synapse.weight=-300,-400'; several --param make a grid")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive("--workers"), help="LocalCluster workers (default: all cores)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="an existing Dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--t-sim", type=_positive("--t-sim"), default=1000.0, help="simulated time after presim, ms")
+    p.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (not analysed)")
+    p.add_argument("--seed", type=_nonneg("--seed", int), help="seed of every point (default: the spec's)")
+    p.add_argument("--backend", default="cpu", type=_backend, help="cpu | gpu | auto")
+    p.add_argument("--json", action="store_true", help="print a JSON array (one item per point) as the last line")
+    p.add_argument("--no-record", action="store_true", help="do not record the points in the run registry")
+    p.set_defaults(handler=cmd_scan)
+
+
+def cmd_scan(args) -> int:
+    from ..cli import load_model
+    from ..scan import grid, parse_param, point_specs, scan
+    spec = load_model(args.model, args.scale)
+    params = {}
+    for text in args.param:
+        path, values = parse_param(text)
+        if path in params:
+            raise SpecError(f"--param {path}", "given twice; list all its values in one --param")
+        params[path] = values
+    points = grid(params)
+    point_specs(spec, points[:1])  # a bad path fails here, before the cluster starts
+    n = len(points)
+    print(f"scan of {spec.name}: {n} points over {', '.join(params)}", file=sys.stderr)
+    res = scan(spec, params, seed=args.seed, backend=args.backend, t_sim=args.t_sim, t_presim=args.t_presim,
+               workers=int(args.workers) if args.workers else None, scheduler=args.scheduler,
+               record=not args.no_record, progress=True)
+    failed = [p for p in res.points if p.get("error")]
+    if args.json:
+        print(json.dumps(res.to_json()))
+    else:
+        _print_table(res)
+    for p in failed:
+        print(f"spikescope: point {p['index']} ({p['params']}) failed: {p['error']}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_table(res) -> None:
+    pops = []
+    for p in res.points:
+        pops += [k for k in (p.get("rates_hz") or {}) if k not in pops]
+    heads = [*res.paths, *(f"rate {k}" for k in pops), *(f"CV {k}" for k in pops), "run"]
+    width = [max(len(h), 10) for h in heads]
+    print("  ".join(f"{h:>{w}}" for h, w in zip(heads, width)))
+    for p in res.points:
+        cells = [str(p["params"][k]) for k in res.paths]
+        cells += [_f(p.get("rates_hz", {}).get(k) if p.get("rates_hz") else None) for k in pops]
+        cells += [_f(p.get("cv_isi", {}).get(k) if p.get("cv_isi") else None) for k in pops]
+        cells.append("-" if p.get("run_id") is None else f"#{p['run_id']}")
+        print("  ".join(f"{c:>{w}}" for c, w in zip(cells, width)))
+    print(f"scan id {res.scan_id} (spikescope runs list --group {res.scan_id})", file=sys.stderr)
+
+
+def _f(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
