@@ -53,7 +53,7 @@ def create_app(spec=None, backend: str = "auto"):
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.add_periodic_callback(tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: state.close())
-    page.state = state  # for notebooks and tests
+    page.state, page.tick = state, tick  # for notebooks, tests and benchmarks
     return page
 
 

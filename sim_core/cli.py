@@ -20,7 +20,7 @@ from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
 # Modules that add a subcommand: each has ``add_parser(subparsers)``, which registers the
 # command with ``set_defaults(handler=fn)``; fn(args) -> exit code. They must import
 # nothing heavy at module level (the CLI path stays free of GUI packages and CuPy).
-COMMAND_MODULES: list[str] = ["app.serve_command", "sim_core.commands.runs", "sim_core.commands.bench", "sim_core.commands.scan"]
+COMMAND_MODULES: list[str] = ["app.serve_command", "sim_core.commands.runs", "sim_core.commands.bench", "sim_core.commands.scan", "sim_core.commands.compare"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -102,7 +102,7 @@ class NetworkEditor(pn.viewable.Viewer):
             f["name"] = pn.widgets.TextInput(name="name", value="" if self.item_select.value == NEW
                                              else self.item_select.value)
             f["model"] = pn.widgets.Select(name="model", options=list(NEURON_MODELS), value=cur["model"])
-            f["size"] = pn.widgets.IntInput(name="size", value=cur["size"], start=1)
+            f["size"] = pn.widgets.IntInput(name="size", value=cur["size"])  # bounds: the spec checks them
             for p in NEURON_MODELS[cur["model"]].params:
                 f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
             f["model"].param.watch(lambda e: self._switch_model(e.new), "value")

@@ -71,57 +71,55 @@ PAIR_DX = 250.0      # excitatory -> inhibitory column of one group (microcircui
 COLUMN_DX = 230.0
 ROW_DY = 175.0
 DEVICE_DX = 210.0    # inputs left of the populations, recorders right of them
-DEVICE_GAP = 78.0    # minimum vertical distance between two devices in one column
+DEVICE_GAP = 86.0    # minimum vertical distance between two devices in one column
 
 #: Above this many projections the annotations are left out (the edges' tooltips keep them).
 MAX_ANNOTATED = 80
 
 PROBABILISTIC = (PairwiseBernoulli, FixedIndegree, FixedOutdegree, FixedTotalNumber)
-DETERMINISTIC = (OneToOne, AllToAll)
 
 _MARKER = re.compile(r"^(?P<head>.*?)(?P<mark>E|I|exc|inh|Exc|Inh|EXC|INH)(?P<tail>\d*)$")
 
 
 # ------------------------------------------------------------------ signs and kinds
 def _mean(value) -> float:
-    """Mean of a weight (number or distribution), honouring low/high redraw bounds."""
+    """Mean of a weight (number or distribution of offset + scale * X), honouring the
+    low/high redraw bounds: exact for normal and uniform, from a fixed sample otherwise."""
     if isinstance(value, (int, float)):
         return float(value)
-    low = getattr(value, "low", None) if not isinstance(value, Uniform) else None
-    high = getattr(value, "high", None) if not isinstance(value, Uniform) else None
-    if isinstance(value, Uniform):
-        base = 0.5 * (value.low + value.high)
-    elif isinstance(value, Normal):
-        base = value.mean
-    elif isinstance(value, Lognormal):
-        base = math.exp(value.mu + 0.5 * value.sigma ** 2)
+    if isinstance(value, Uniform):  # low/high are its range, not redraw bounds
+        return value.offset + value.scale * 0.5 * (value.low + value.high)
+    low = -math.inf if value.low is None else value.low
+    high = math.inf if value.high is None else value.high
+    if isinstance(value, Normal):
+        mu, sigma = value.offset + value.scale * value.mean, abs(value.scale) * value.std
+        if sigma == 0.0 or (low == -math.inf and high == math.inf):
+            return min(max(mu, low), high)
+        a, b = (low - mu) / sigma, (high - mu) / sigma
+        mass = _cdf(b) - _cdf(a)
+        return mu + sigma * (_pdf(a) - _pdf(b)) / mass if mass > 0 else min(max(mu, low), high)
+    if isinstance(value, Lognormal):
+        exact = math.exp(value.mu + 0.5 * value.sigma ** 2)
     elif isinstance(value, ExponentialDist):
-        base = value.beta
+        exact = value.beta
     else:
         raise TypeError(f"not a weight: {value!r}")
-    mean = value.offset + value.scale * base
-    if low is None and high is None:
-        return mean
-    if low is not None and low >= 0.0:
-        return max(mean, low, 1e-300)  # only the sign matters below
-    if high is not None and high <= 0.0:
-        return min(mean, high, -1e-300)
-    # bounds straddle zero: estimate from a fixed sample (deterministic)
+    if low == -math.inf and high == math.inf:
+        return value.offset + value.scale * exact
     rng = np.random.default_rng(0)
-    n = 20000
-    if isinstance(value, Normal):
-        x = rng.normal(value.mean, value.std, n)
-    elif isinstance(value, Lognormal):
-        x = rng.lognormal(value.mu, value.sigma, n)
-    else:
-        x = rng.exponential(value.beta, n)
+    x = rng.lognormal(value.mu, value.sigma, 20000) if isinstance(value, Lognormal) \
+        else rng.exponential(value.beta, 20000)
     y = value.offset + value.scale * x
-    keep = np.ones(n, bool)
-    if low is not None:
-        keep &= y >= low
-    if high is not None:
-        keep &= y <= high
-    return float(y[keep].mean()) if keep.any() else mean
+    y = y[(y >= low) & (y <= high)]
+    return float(y.mean()) if len(y) else min(max(value.offset + value.scale * exact, low), high)
+
+
+def _pdf(z: float) -> float:
+    return 0.0 if math.isinf(z) else math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def _cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2)))
 
 
 def _sign(synapse) -> str:
@@ -219,7 +217,7 @@ def _population_grid(spec: NetworkSpec) -> dict[str, tuple[float, float]]:
             paired = False
             break
         slot[column] = name
-    if paired and len(groups) < len(names) or (paired and len(names) <= 2):
+    if paired and (len(groups) < len(names) or len(names) <= 2):
         # E/I groups (layers, clusters): E left, I right; many groups wrap into blocks
         pair_dx, per_row = PAIR_DX * f, 1
         if len(groups) > 6:  # many clusters: side-by-side blocks, about 4:3 overall
@@ -284,23 +282,39 @@ class _Node:
     outlines: list = field(default_factory=list)   # outer first; arrays (k, 2) or radius
     extent: float = 0.0          # circumradius of the outer outline
     clearance: float = 0.0       # radius of the disc that stands for the node in routing
+    label_font: float = 12.0
+    label_y: tuple = (0.0, 0.0)  # baselines of name and detail, relative to the centre
+    area: tuple = ()             # bounding box of shape and label
 
     def __post_init__(self):
         x, y = self.x, self.y
         if self.kind == "excitatory":   # apex up, centroid at (x, y)
             self.outlines = [_regular(x, y, TRIANGLE_R, 3, -90), _regular(x, y, TRIANGLE_R_IN, 3, -90)]
-            self.extent, self.clearance = TRIANGLE_R, 0.75 * TRIANGLE_R
+            self.extent = self.clearance = TRIANGLE_R
         elif self.kind == "inhibitory":
             self.outlines = [CIRCLE_R, CIRCLE_R_IN]
             self.extent = self.clearance = CIRCLE_R
         elif self.kind == "stimulus":
             self.outlines = [_regular(x, y, HEXAGON_R, 6, 0)]
-            self.extent, self.clearance = HEXAGON_R, 0.93 * HEXAGON_R
+            self.extent = self.clearance = HEXAGON_R
         else:
             w, h, s = PARALLELOGRAM_W / 2, PARALLELOGRAM_H / 2, PARALLELOGRAM_SKEW / 2
             self.outlines = [np.array([[x - w + s, y - h], [x + w + s, y - h],
                                        [x + w - s, y + h], [x - w - s, y + h]])]
             self.extent, self.clearance = math.hypot(w + s, h), w
+
+        # the label goes inside the shape where the name fits, else below it
+        self.label_font = 12.0 if self.kind in ("excitatory", "inhibitory") else 10.5
+        room = {"excitatory": 40, "inhibitory": 50, "stimulus": 52, "recorder": 70}[self.kind]
+        self.label_y = {"excitatory": (3, 17), "inhibitory": (-1, 13),
+                        "stimulus": (-1, 11), "recorder": (-2, 11)}[self.kind]
+        width = max(len(self.lines[0]) * 1.05, len(self.lines[1])) * CHAR_EM * self.label_font
+        if len(self.lines[0]) * CHAR_EM * self.label_font * 1.05 > room:
+            below = self.box()[3] - self.y + self.label_font + 2
+            self.label_y = (below, below + self.label_font)
+        x0, y0, x1, y1 = self.box()
+        self.area = (min(x0, self.x - width / 2), y0, max(x1, self.x + width / 2),
+                     max(y1, self.y + self.label_y[1] + 3))
 
     def contains(self, pts: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Which of the points (m, 2) lie inside the outer outline grown by ``margin``."""
@@ -321,8 +335,12 @@ class _Node:
         return (self.x - outer, self.y - outer, self.x + outer, self.y + outer)
 
 
-def _human(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e4 else f"{value:,.0f}"
+def _param_text(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(f"{v:g}" for v in value[:4]) + (", ...]" if len(value) > 4 else "]")
+    if value is None or isinstance(value, bool):
+        return str(value)
+    return f"{value:g}"
 
 
 def _nodes(spec: NetworkSpec, pos: Mapping[str, tuple[float, float]]) -> dict[str, _Node]:
@@ -331,13 +349,12 @@ def _nodes(spec: NetworkSpec, pos: Mapping[str, tuple[float, float]]) -> dict[st
     for name, pop in spec.populations.items():
         where = ""
         if pop.positions is not None:
-            ext = " x ".join(f"{e:g}" for e in pop.positions.extent)
+            ext = " × ".join(f"{e:g}" for e in pop.positions.extent)
             where = f", {pop.positions.kind} positions on {ext} mm"
-        title = f"{name}: {pop.size} x {pop.model} ({kinds[name]}){where}"
+        title = f"{name}: {pop.size} × {pop.model} ({kinds[name]}){where}"
         nodes[name] = _Node(name, kinds[name], *pos[name], (name, f"N={pop.size}"), title)
     for name, device in spec.inputs.items():
-        params = ", ".join(f"{k}={v if isinstance(v, tuple) else _human(v)}"
-                           for k, v in device.params.items() if not isinstance(v, (tuple, type(None))))
+        params = ", ".join(f"{k}={_param_text(v)}" for k, v in device.params.items())
         short = device.model.replace("_generator", "")
         nodes[name] = _Node(name, "stimulus", *pos[name], (name, short),
                             f"{name}: {device.model}" + (f" ({params})" if params else ""))
@@ -436,10 +453,17 @@ def _edge_title(proj, index: int) -> str:
 _T = np.linspace(0.0, 1.0, 49)
 
 
-def _bezier(P: np.ndarray, t) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(t, float))[:, None]
+def _points_on(curves: np.ndarray, t) -> np.ndarray:
+    """Points (m, c, 2) of the cubic Béziers ``curves`` (c, 4, 2) at the m parameters ``t``."""
+    t = np.atleast_1d(np.asarray(t, float))[:, None, None]
     u = 1.0 - t
-    return u ** 3 * P[0] + 3 * u * u * t * P[1] + 3 * u * t * t * P[2] + t ** 3 * P[3]
+    return (u ** 3 * curves[:, 0] + 3 * u * u * t * curves[:, 1]
+            + 3 * u * t * t * curves[:, 2] + t ** 3 * curves[:, 3])
+
+
+def _bezier(P: np.ndarray, t) -> np.ndarray:
+    """Points (m, 2) of one cubic Bézier P (4, 2)."""
+    return _points_on(P[None], t)[:, 0]
 
 
 def _tangent(P: np.ndarray, t: float) -> np.ndarray:
@@ -507,7 +531,6 @@ class _Edge:
     line: np.ndarray | None = None       # trimmed to the outlines and the arrowhead
     tip: np.ndarray | None = None
     direction: np.ndarray | None = None  # unit tangent at the tip
-    bulge: float = 0.0                   # signed offset of the control point
 
 
 class _Obstacles:
@@ -522,10 +545,7 @@ class _Obstacles:
 
     def hits(self, curves: np.ndarray, skip: tuple[str, ...]) -> np.ndarray:
         """Number of nodes, other than ``skip``, each of the cubics (c, 4, 2) runs into."""
-        t = np.linspace(0.04, 0.96, 24)[:, None, None]
-        u = 1.0 - t
-        pts = (u ** 3 * curves[:, 0] + 3 * u * u * t * curves[:, 1]
-               + 3 * u * t * t * curves[:, 2] + t ** 3 * curves[:, 3])        # (m, c, 2)
+        pts = _points_on(curves, np.linspace(0.04, 0.96, 24))
         d2 = ((pts[:, :, None, 0] - self.centres[:, 0]) ** 2
               + (pts[:, :, None, 1] - self.centres[:, 1]) ** 2)
         blocked = (d2 < self.radii ** 2).any(axis=0)                          # (c, nodes)
@@ -558,7 +578,8 @@ def _route(edges: list[_Edge], nodes: dict[str, _Node]):
         for j, e in enumerate(group):
             ideal = (j - (len(group) - 1) / 2) * spacing
             prefer = math.copysign(1.0, ideal) if ideal else outward
-            offsets = ideal + np.array([0.0] + [s * k * 20.0 for k in range(1, reach) for s in (prefer, -prefer)])
+            steps = [0.0] + [s * k * 20.0 for k in range(1, reach) for s in (prefer, -prefer)]
+            offsets = ideal + np.array(steps)
             src = np.array([nodes[e.source].x, nodes[e.source].y])
             tgt = np.array([nodes[e.target].x, nodes[e.target].y])
             ctrl = 0.5 * (src + tgt) + offsets[:, None] * normal
@@ -568,14 +589,15 @@ def _route(edges: list[_Edge], nodes: dict[str, _Node]):
             for u in used:  # keep parallel edges apart
                 hits[np.abs(offsets - u) < 0.9 * spacing] = np.inf
             k = int(np.argmin(hits))  # the first of the best, in order of preference
-            e.curve, e.bulge = curves[k].copy(), float(offsets[k])
-            used.append(e.bulge)
+            e.curve = curves[k].copy()
+            used.append(float(offsets[k]))
             _trim(e, nodes)
     # loops after the other edges, on the freest side of their node
     loops: dict[str, list[_Edge]] = {}
     for e in edges:
         if e.source == e.target:
             loops.setdefault(e.source, []).append(e)
+    drawn = np.concatenate([np.zeros((0, 2))] + [_bezier(e.line, _T) for e in edges if e.line is not None])
     for name, group in loops.items():
         node = nodes[name]
         c = np.array([node.x, node.y])
@@ -589,18 +611,31 @@ def _route(edges: list[_Edge], nodes: dict[str, _Node]):
                            c + size * np.stack([np.cos(angles - 0.6), np.sin(angles - 0.6)], axis=1),
                            c + size * np.stack([np.cos(angles + 0.6), np.sin(angles + 0.6)], axis=1),
                            np.broadcast_to(c, (24, 2))], axis=1)
-        hits = obstacles.hits(curves, (name,))
+        # nodes in the way are worst, then other lines close by; room to the nearest
+        # attached edge is good (up to ~90 degrees), a loop on top of another is bad
+        base = (10.0 * obstacles.hits(curves, (name,)) + 0.1 * _crowding(curves, c, size, drawn)
+                - np.array([min([_angle_between(a, t) for t in taken], default=math.pi) for a in angles]
+                           ).clip(max=1.5)
+                + 0.01 * np.minimum(np.arange(24), 24 - np.arange(24)))
         placed: list[float] = []
         for e in group:
-            # room to the nearest edge; another loop needs a loop's width (~1.3 rad) more
-            gap = np.array([min([_angle_between(a, t) for t in taken]
-                                + [_angle_between(a, t) - 1.3 for t in placed], default=math.pi)
-                            for a in angles])
-            score = 10 * hits - gap + 0.01 * np.minimum(np.arange(24), 24 - np.arange(24))
-            k = int(np.argmin(score))
+            overlap = np.array([any(_angle_between(a, t) < 1.25 for t in placed) for a in angles])
+            k = int(np.argmin(base + 5.0 * overlap))
             e.curve = curves[k].copy()
             placed.append(float(angles[k]))
             _trim(e, nodes)
+
+
+def _crowding(curves: np.ndarray, centre, size: float, drawn: np.ndarray) -> np.ndarray:
+    """How many points of the lines ``drawn`` (points (k, 2)) pass within 8 units of each
+    candidate loop."""
+    near = drawn[np.hypot(*(drawn - centre).T) < size]
+    near = near[::max(1, len(near) // 600)]  # a hairball's count needs no precision
+    if not len(near):
+        return np.zeros(len(curves))
+    pts = _points_on(curves, np.linspace(0.1, 0.9, 17))
+    d2 = (pts[:, :, None, 0] - near[:, 0]) ** 2 + (pts[:, :, None, 1] - near[:, 1]) ** 2
+    return (d2 < 64.0).any(axis=0).sum(axis=1)
 
 
 def _angle_between(a: float, b: float) -> float:
@@ -630,8 +665,10 @@ def _place_annotations(edges: list[_Edge], nodes: dict[str, _Node]) -> dict[int,
     the nodes and of the annotations placed before (short edges, which have the least
     room, go first); lines of other edges under an annotation cost a little, since the
     text has a white halo."""
-    node_boxes = np.array([n.box() for n in nodes.values()]) + np.array([-3, -3, 3, 3])
+    node_boxes = np.array([n.area for n in nodes.values()]) + np.array([-3, -3, 3, 3])
     drawn = [e for e in edges if e.line is not None]
+    if not drawn:
+        return {}
     per = 24
     samples = np.concatenate([_bezier(e.line, np.linspace(0.04, 0.96, per)) for e in drawn])
     owner = np.repeat(np.arange(len(drawn)), per)
@@ -645,10 +682,11 @@ def _place_annotations(edges: list[_Edge], nodes: dict[str, _Node]) -> dict[int,
         e = drawn[k]
         w, h = _text_size(e.lines)
         convex = _side_normal(e)
+        guide = e.curve if e.source == e.target else e.line  # a loop's middle is its far end
         boxes, base = [], []
         for t in ts:
-            p = _bezier(e.line, t)[0]
-            d = _tangent(e.line, t)
+            p = _bezier(guide, t)[0]
+            d = _tangent(guide, t)
             n = np.array([-d[1], d[0]])
             reach = abs(n[0]) * w / 2 + abs(n[1]) * h / 2
             for side in (1.0, -1.0):
@@ -732,19 +770,11 @@ def _node_svg(node: _Node) -> list[str]:
         out.append(_shape_svg(outline, node.x, node.y, stroke, FILLS[node.kind] if k == 0 else "none",
                               "frame" if k == 0 else "frame inner"))
     name, detail = node.lines
-    # room for the name inside the shape, else it goes below
-    room = {"excitatory": 40, "inhibitory": 50, "stimulus": 52, "recorder": 70}[node.kind]
-    size = 12.0 if node.kind in ("excitatory", "inhibitory") else 10.5
-    y_name, y_detail = {"excitatory": (3, 17), "inhibitory": (-1, 13),
-                        "stimulus": (-1, 11), "recorder": (-2, 11)}[node.kind]
-    if len(name) * CHAR_EM * size * 1.05 > room:
-        y_name, y_detail = node.extent + 14 - (node.extent / 2 if node.kind == "excitatory" else 0), None
-        y_name = node.box()[3] - node.y + 14
+    size, (y_name, y_detail) = node.label_font, node.label_y
     out.append(f'<text class="label" x="{_f(node.x)}" y="{_f(node.y + y_name)}" text-anchor="middle" '
-               f'font-size="{size}" fill="#222">'
-               f'<tspan class="name" font-weight="bold">{_attr(name)}</tspan>')
-    dy = (y_detail - y_name) if y_detail is not None else 13
-    out.append(f'<tspan class="size" x="{_f(node.x)}" dy="{_f(dy)}" font-size="{size - 2}">'
+               f'font-size="{size:g}" fill="#222">'
+               f'<tspan class="name" font-weight="bold">{_attr(name)}</tspan>'
+               f'<tspan class="size" x="{_f(node.x)}" dy="{_f(y_detail - y_name)}" font-size="{size - 2:g}">'
                f'{_attr(detail)}</tspan></text></g>')
     return out
 
@@ -760,11 +790,12 @@ def _edge_svg(e: _Edge, opacity: float) -> list[str]:
                 f'<polygon class="arrowhead" points="{_points(head)}" fill="{colour}"/></g>']
     colour = COLOURS[e.sign]
     dash = f' stroke-dasharray="{DASH}"' if e.kind == "probabilistic" else ""
+    fill = f'fill="{colour}"' + (f' fill-opacity="{min(1.0, 1.5 * opacity):.2f}"' if opacity < 1.0 else "")
     if e.sign == "inhibitory":
         c = e.tip - 4.5 * e.direction
-        head = f'<circle class="arrowhead" cx="{_f(c[0])}" cy="{_f(c[1])}" r="4.5" fill="{colour}"/>'
+        head = f'<circle class="arrowhead" cx="{_f(c[0])}" cy="{_f(c[1])}" r="4.5" {fill}/>'
     else:
-        head = f'<polygon class="arrowhead" points="{_points(_arrow_polygon(e, 11.0, 5.0))}" fill="{colour}"/>'
+        head = f'<polygon class="arrowhead" points="{_points(_arrow_polygon(e, 11.0, 5.0))}" {fill}/>'
     return [f'<g class="edge {e.kind} {e.sign}" data-index="{e.index}" '
             f'data-source="{_attr(e.source)}" data-target="{_attr(e.target)}">',
             f"<title>{_attr(e.title)}</title>",
@@ -783,9 +814,10 @@ def _annotation_svg(e: _Edge, box) -> str:
     x = 0.5 * (box[0] + box[2])
     lead = 1.2 * ANNOTATION_PX
     y = box[1] + 1.0 + 0.85 * ANNOTATION_PX
+    # a white halo keeps the text readable where lines pass under it
     parts = [f'<text class="annotation" data-index="{e.index}" x="{_f(x)}" y="{_f(y)}" '
-             f'text-anchor="middle" font-size="{ANNOTATION_PX:g}" fill="{TEXT_COLOURS[e.sign]}" stroke="#fff" '
-             f'stroke-width="4" stroke-linejoin="round" paint-order="stroke">']
+             f'text-anchor="middle" font-size="{ANNOTATION_PX:g}" fill="{TEXT_COLOURS[e.sign]}" '
+             f'stroke="#fff" stroke-width="4" stroke-linejoin="round" paint-order="stroke">']
     for k, line in enumerate(e.lines):
         parts.append(f'<tspan x="{_f(x)}" dy="{_f(0 if k == 0 else lead)}">')
         for text, css in line:
@@ -801,53 +833,48 @@ def _annotation_svg(e: _Edge, box) -> str:
 
 
 def _legend(x0: float, y0: float) -> tuple[list[str], float, float]:
-    """Legend items in two rows starting at (x0, y0); returns markup, width, height."""
-    out = ['<g class="legend" font-size="11" fill="#222">']
-    col = 0.0
-    items = [("excitatory population", "tri"), ("inhibitory population", "circ"),
-             ("stimulating device", "hex"), ("recorder", "par")]
-    for text, shape in items:
-        cx, cy = x0 + col + 10, y0 + 10
-        if shape == "tri":
-            out.append(_shape_svg(_regular(cx, cy + 1.5, 10, 3, -90), 0, 0, COLOURS["excitatory"],
-                                  FILLS["excitatory"], "swatch"))
-        elif shape == "circ":
-            out.append(_shape_svg(8.0, cx, cy, COLOURS["inhibitory"], FILLS["inhibitory"], "swatch"))
-        elif shape == "hex":
-            out.append(_shape_svg(_regular(cx, cy, 9, 6, 0), 0, 0, COLOURS["device"], FILLS["stimulus"],
-                                  "swatch"))
-        else:
-            out.append(_shape_svg(np.array([[cx - 8, cy - 6], [cx + 12, cy - 6], [cx + 8, cy + 6],
-                                            [cx - 12, cy + 6]]), 0, 0, COLOURS["device"],
-                                  FILLS["recorder"], "swatch"))
-        out.append(f'<text x="{_f(cx + 18)}" y="{_f(cy + 4)}">{text}</text>')
-        col += 28 + len(text) * CHAR_EM * 11 + 22
-    width = col
-    col = 0.0
-    y = y0 + 32
-    lines = [("probabilistic", DASH, "#444", None), ("deterministic", None, "#444", None),
-             ("excitatory", None, COLOURS["excitatory"], "tri"),
-             ("inhibitory", None, COLOURS["inhibitory"], "dot")]
-    for text, dash, colour, head in lines:
-        xa, xb = x0 + col, x0 + col + 34
-        dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        end = xb - (11 if head == "tri" else 4.5 if head == "dot" else 0)
-        out.append(f'<line class="swatch" x1="{_f(xa)}" y1="{_f(y)}" x2="{_f(end)}" y2="{_f(y)}" '
-                   f'stroke="{colour}" stroke-width="{STROKE}"{dash_attr}/>')
-        if head == "tri":
-            out.append(f'<polygon class="swatch" points="{_points(np.array([[xb, y], [xb - 11, y - 5], [xb - 11, y + 5]]))}" '
-                       f'fill="{colour}"/>')
-        elif head == "dot":
-            out.append(f'<circle class="swatch" cx="{_f(xb - 4.5)}" cy="{_f(y)}" r="4.5" fill="{colour}"/>')
-        out.append(f'<text x="{_f(xb + 8)}" y="{_f(y + 4)}">{text}</text>')
-        col += 42 + len(text) * CHAR_EM * 11 + 24
-    out.append(f'<text x="{_f(x0 + col + 6)}" y="{_f(y + 4)}">'
-               '<tspan text-decoration="line-through" style="text-decoration: line-through">A</tspan>'
-               ' / <tspan text-decoration="line-through" style="text-decoration: line-through">M</tspan>'
-               ': no autapses / multapses</text>')
-    width = max(width, col + 6 + 29 * CHAR_EM * 11)
+    """Legend in two rows from (x0, y0): node shapes, then line styles and arrowheads.
+    Returns the markup, its width and its height."""
+    def advance(text):
+        return len(text) * CHAR_EM * 11 + 50
+
+    out, x = ['<g class="legend" font-size="11" fill="#222">'], x0
+    cy = y0 + 10
+    swatches = {
+        "excitatory population": (_regular(x0, cy + 1.5, 10, 3, -90), "excitatory", "excitatory"),
+        "inhibitory population": (8.0, "inhibitory", "inhibitory"),
+        "stimulating device": (_regular(x0, cy, 9, 6, 0), "device", "stimulus"),
+        "recorder": (np.array([[x0 - 8, cy - 6], [x0 + 12, cy - 6], [x0 + 8, cy + 6], [x0 - 12, cy + 6]]),
+                     "device", "recorder"),
+    }
+    for text, (shape, colour, fill) in swatches.items():
+        dx = x - x0 + 10
+        shape = shape + np.array([dx, 0.0]) if isinstance(shape, np.ndarray) else shape
+        out.append(_shape_svg(shape, x + 10, cy, COLOURS[colour], FILLS[fill], "swatch"))
+        out.append(f'<text x="{_f(x + 28)}" y="{_f(cy + 4)}">{text}</text>')
+        x += advance(text)
+    width, x, y = x - x0, x0, y0 + 32
+    for text, colour, dash, head in (("probabilistic", "#444", True, None),
+                                     ("deterministic", "#444", False, None),
+                                     ("excitatory", COLOURS["excitatory"], False, "triangle"),
+                                     ("inhibitory", COLOURS["inhibitory"], False, "circle")):
+        tip = x + 34
+        end = tip - {"triangle": 11.0, "circle": 4.5, None: 0.0}[head]
+        dashes = f' stroke-dasharray="{DASH}"' if dash else ""
+        out.append(f'<line class="swatch" x1="{_f(x)}" y1="{_f(y)}" x2="{_f(end)}" y2="{_f(y)}" '
+                   f'stroke="{colour}" stroke-width="{STROKE}"{dashes}/>')
+        if head == "triangle":
+            arrow = np.array([[tip, y], [tip - 11, y - 5], [tip - 11, y + 5]])
+            out.append(f'<polygon class="swatch" points="{_points(arrow)}" fill="{colour}"/>')
+        elif head == "circle":
+            out.append(f'<circle class="swatch" cx="{_f(tip - 4.5)}" cy="{_f(y)}" r="4.5" fill="{colour}"/>')
+        out.append(f'<text x="{_f(tip + 8)}" y="{_f(y + 4)}">{text}</text>')
+        x += advance(text) + 16
+    strike = '<tspan text-decoration="line-through" style="text-decoration: line-through">{}</tspan>'
+    note = ": no autapses / multapses"
+    out.append(f'<text x="{_f(x)}" y="{_f(y + 4)}">{strike.format("A")} / {strike.format("M")}{note}</text>')
     out.append("</g>")
-    return out, width, 44.0
+    return out, max(width, x - x0 + (len(note) + 5) * CHAR_EM * 11), 44.0
 
 
 def _as_spec(spec) -> NetworkSpec:
@@ -903,10 +930,9 @@ def network_svg(spec, width: int = 900, layout: dict | None = None, *,
     boxes = _place_annotations(edges, nodes) if annotate else {}
 
     # extent of the drawing
-    pts = [np.array(n.box()).reshape(2, 2) for n in nodes.values()]
+    pts = [np.array(n.area).reshape(2, 2) for n in nodes.values()]
     pts += [_bezier(e.line, _T) for e in edges]
     pts += [np.array(b).reshape(2, 2) for b in boxes.values()]
-    pts += [np.array([[n.x - 60, n.y], [n.x + 60, n.box()[3] + 20]]) for n in nodes.values()]
     allpts = np.concatenate(pts)
     (x0, y0), (x1, y1) = allpts.min(axis=0) - 16, allpts.max(axis=0) + 16
     header = 30.0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from contextlib import contextmanager
 
 import param
 
@@ -39,7 +40,8 @@ class SimulationState(param.Parameterized):
     t = param.Number(default=0.0, doc="simulated time, ms")
     n_spikes = param.Integer(default=0)
     rtf = param.Number(default=0.0, doc="wall time / simulated time while running")
-    chunk_ms = param.Number(default=20.0, bounds=(0.1, 1000.0))
+    chunk_ms = param.Number(default=20.0, bounds=(0.1, 1000.0), doc="first chunk; then adapted")
+    chunk_wall_s = param.Number(default=0.02, doc="target wall time per chunk: keeps Pause prompt")
     step_ms = param.Number(default=10.0, bounds=(0.1, 10000.0), doc="what Step advances")
     message = param.String(default="", doc="last error or notice, for the status line")
     version = param.Integer(default=0, doc="bumped on every rebuild, so views can reset")
@@ -47,6 +49,10 @@ class SimulationState(param.Parameterized):
     def __init__(self, spec: NetworkSpec, **params):
         super().__init__(spec=spec, **params)
         self._lock = threading.RLock()
+        # Fair hand-off: the simulation thread yields the lock whenever the UI waits for it
+        # (an RLock is not fair; without this the UI starves and clicks wait for seconds).
+        self._ui = threading.Condition()
+        self._ui_waiting = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wall = self._simulated = 0.0
@@ -125,10 +131,18 @@ class SimulationState(param.Parameterized):
 
     def _loop(self) -> None:
         # params are not touched here: watchers would fire in this thread
+        chunk = self.chunk_ms
+        dt = self.sim.network.dt
         try:
             while not self._stop.is_set():
-                self._advance(self.chunk_ms)
-                time.sleep(0)  # let the server thread in between chunks
+                with self._ui:
+                    while self._ui_waiting and not self._stop.is_set():
+                        self._ui.wait(0.05)
+                t0 = time.perf_counter()
+                self._advance(chunk)
+                wall = max(time.perf_counter() - t0, 1e-4)
+                chunk = min(max(chunk * self.chunk_wall_s / wall, dt), 500.0)  # adapt to the target
+                chunk = max(dt, round(chunk / dt) * dt)
         except SpikeScopeError as exc:
             self._thread_error = str(exc)
 
@@ -149,6 +163,15 @@ class SimulationState(param.Parameterized):
         """``t = 1234.5 ms · 56,789 spikes · RTF 0.8``"""
         return f"t = {self.t:.1f} ms · {self.n_spikes:,} spikes · RTF {self.rtf:.2f}"
 
+    @contextmanager
     def locked(self):
-        """Context manager for reading the simulation's arrays consistently."""
-        return self._lock
+        """Hold the simulation still while reading its arrays (the UI's side of the lock)."""
+        with self._ui:
+            self._ui_waiting += 1
+        try:
+            with self._lock:
+                yield
+        finally:
+            with self._ui:
+                self._ui_waiting -= 1
+                self._ui.notify_all()

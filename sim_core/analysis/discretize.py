@@ -118,41 +118,73 @@ def discretize(weights: np.ndarray, levels: int, method: str = "mean_variance",
         table = np.linspace(w.min(), w.max(), int(levels))
         codes = np.rint((w - table[0]) / (table[1] - table[0]))
         return Discretized(table, np.clip(codes, 0, levels - 1).astype(np.uint8))
-    table = lloyd_max_levels(w, int(levels))
+    lloyd = lloyd_max_levels(w, int(levels))
+    natural = np.searchsorted(0.5 * (lloyd[1:] + lloyd[:-1]), w)  # nearest Lloyd value
+    table = stretch_to_variance(lloyd, natural, w)
     if targets is None:
         targets, n_targets = np.zeros(w.size, np.int64), 1
     targets = np.asarray(targets, np.int64)
     n_targets = int(targets.max()) + 1 if n_targets is None else int(n_targets)
-    return Discretized(table, assign_preserving_moments(w, targets, n_targets, table))
+    return Discretized(table, assign_preserving_moments(w, targets, n_targets, table, natural))
 
 
 def lloyd_max_levels(w: np.ndarray, levels: int, max_iter: int = 300) -> np.ndarray:
     """MSE-optimal ``levels`` values for the samples ``w`` (Lloyd's algorithm in 1-D).
 
-    Works on the sorted samples with prefix sums, so an iteration costs O(levels log n).
-    Values whose bin ends up empty are dropped: the table may be shorter than ``levels``.
+    Lloyd finds a local optimum: it is started twice, from equal-mass bins and from an even
+    grid over the range, and the one with the smaller squared error is kept. Works on the
+    sorted samples with prefix sums, so an iteration costs O(levels log n). Values whose bin
+    ends up empty are dropped: the table may be shorter than ``levels``.
     """
     x = np.sort(np.asarray(w, np.float64))
     n = x.size
     csum = np.concatenate(([0.0], np.cumsum(x)))
-    bounds = np.concatenate(([0], (np.arange(1, levels) * n) // levels, [n]))  # equal-mass start
-    scale = max(abs(x[0]), abs(x[-1]))
+    csq = np.concatenate(([0.0], np.cumsum(x * x)))
+    starts = [np.concatenate(([0], (np.arange(1, levels) * n) // levels, [n])),  # equal mass
+              np.concatenate(([0], np.searchsorted(x, np.linspace(x[0], x[-1], levels + 1)[1:-1]), [n]))]
+    best, best_err = None, np.inf
+    for bounds in starts:
+        table, bounds = _lloyd(x, csum, bounds, max_iter)
+        a, b = bounds[:-1], bounds[1:]
+        err = np.sum(csq[b] - csq[a] - (csum[b] - csum[a]) ** 2 / np.maximum(b - a, 1))
+        if err < best_err:
+            best, best_err = table, err
+    return np.unique(best)
+
+
+def _lloyd(x, csum, bounds, max_iter):
+    """Lloyd iterations from bin bounds (indices into the sorted x); returns (values, bounds)."""
+    n, scale = x.size, max(abs(x[0]), abs(x[-1]))
     table = None
     for _ in range(max_iter):
         a, b = bounds[:-1], bounds[1:]
         full = b > a
-        new = np.empty(a.size)
-        new[full] = (csum[b[full]] - csum[a[full]]) / (b[full] - a[full])
-        if table is not None:
-            new[~full] = table[~full]
-        a, b, new = a[full], b[full], new[full]
-        if table is not None and new.size == table.size and np.max(np.abs(new - table)) <= 1e-13 * scale:
-            table = new
-            break
+        a, b = a[full], b[full]
+        new = (csum[b] - csum[a]) / (b - a)
+        converged = table is not None and new.size == table.size and \
+            np.max(np.abs(new - table)) <= 1e-13 * scale
         table = new
         mids = 0.5 * (table[1:] + table[:-1])
         bounds = np.concatenate(([0], np.searchsorted(x, mids, side="left"), [n]))
-    return np.unique(table)
+        if converged:
+            break
+    return table, bounds
+
+
+def stretch_to_variance(table: np.ndarray, codes: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Scale the values about the mean weight so that ``table[codes]`` has the variance of
+    ``w`` (the Lloyd values, bin means, keep the mean but lose the variance within bins).
+    The stretch stops short of changing the sign of a value: the sign decides the receptor."""
+    m = w.mean()
+    dev = table[codes] - m
+    between = np.mean(dev * dev)
+    if table.size < 2 or between <= 0.0:
+        return table
+    s = np.sqrt(w.var() / between)
+    for t in (table[0], table[-1]):  # values and mean on one side of 0 stay there
+        if t * m > 0 and abs(t) < abs(m):
+            s = min(s, 0.99 * m / (m - t))
+    return m + s * (table - m)
 
 
 def moments_per_target(values: np.ndarray, targets: np.ndarray, n_targets: int):
@@ -176,13 +208,14 @@ def moment_errors(weights: np.ndarray, values: np.ndarray, targets: np.ndarray, 
 
 
 def assign_preserving_moments(w: np.ndarray, targets: np.ndarray, n_targets: int,
-                              table: np.ndarray) -> np.ndarray:
+                              table: np.ndarray, natural: np.ndarray | None = None) -> np.ndarray:
     """Codes into ``table`` that keep each target's S1 and S2 (see the module docstring,
-    steps 2 and 3)."""
+    steps 2 and 3), starting from the codes ``natural`` (default: the nearest value)."""
     n_lv = table.size
     if n_lv == 1:
         return np.zeros(w.size, np.uint8)
-    natural = np.searchsorted(0.5 * (table[1:] + table[:-1]), w)
+    if natural is None:
+        natural = np.searchsorted(0.5 * (table[1:] + table[:-1]), w)
     counts = np.bincount(targets * n_lv + natural, minlength=n_targets * n_lv).reshape(n_targets, n_lv)
     _, s1, s2 = moments_per_target(w, targets, n_targets)
     counts = _correct_counts(counts, s1, s2, table)

@@ -128,10 +128,10 @@ class Registry:
         try:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             con.execute("PRAGMA foreign_keys = ON")
+            con.execute("PRAGMA synchronous = NORMAL")  # with WAL: safe against a killed process
             if not self._ready:
                 if con.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
                     con.execute("PRAGMA journal_mode = WAL")  # persistent: set once per file
-                con.execute("PRAGMA synchronous = NORMAL")
                 with _transaction(con):
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
