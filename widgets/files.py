@@ -28,7 +28,7 @@ class FilesPanel(pn.viewable.Viewer):
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml,.json", multiple=False)
         self.upload.param.watch(lambda e: self.import_spec(), "value")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["files-error"])
-        self.downloads = pn.Row(
+        self.downloads = pn.FlexBox(
             pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "yaml")),
                                     filename="model.yaml", label="Spec (YAML)", button_type="light"),
             pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "json")),

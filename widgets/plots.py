@@ -54,7 +54,7 @@ class RasterView(LiveView):
         # binary buffers, and a few thousand squares draw fast even without a GPU
         self._src = ColumnDataSource(dict(t=np.zeros(0), y=np.zeros(0, np.int64), pop=np.zeros(0, np.int64)))
         self._mapper = LinearColorMapper(palette=list(COLORS), low=-0.5, high=len(COLORS) - 0.5)
-        fig = figure(height=300, title="Spike raster", x_axis_label="time (ms)", y_axis_label="neuron",
+        fig = figure(height=300, sizing_mode="stretch_width", title="Spike raster", x_axis_label="time (ms)", y_axis_label="neuron",
                      x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
         fig.scatter("t", "y", source=self._src, size=2, marker="square", line_color=None,
                     fill_color={"field": "pop", "transform": self._mapper})
@@ -83,7 +83,7 @@ class RateView(LiveView):
 
     def _make_figure(self):
         self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
-        fig = figure(height=220, title="Population rates", x_axis_label="time (ms)",
+        fig = figure(height=220, sizing_mode="stretch_width", title="Population rates", x_axis_label="time (ms)",
                      y_axis_label="rate (spikes/s)", x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
         fig.multi_line("xs", "ys", source=self._src, color="color", legend_field="name", line_width=1.5)
         fig.legend.location = "top_left"
@@ -119,7 +119,7 @@ class RateView(LiveView):
 class MembraneView(LiveView):
     def _make_figure(self):
         self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
-        fig = figure(height=220, title="Membrane potential", x_axis_label="time (ms)", y_axis_label="V_m (mV)",
+        fig = figure(height=220, sizing_mode="stretch_width", title="Membrane potential", x_axis_label="time (ms)", y_axis_label="V_m (mV)",
                      x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
         fig.multi_line("xs", "ys", source=self._src, color="color", line_width=1)
         return fig

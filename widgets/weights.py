@@ -32,7 +32,7 @@ class WeightsPanel(pn.viewable.Viewer):
         self.info = pn.pane.Markdown("")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False)
         self._src = ColumnDataSource(dict(left=[], right=[], top=[]))
-        fig = figure(height=260, title="Weight distribution", x_axis_label="weight (pA; mV for delta)",
+        fig = figure(height=260, sizing_mode="stretch_width", title="Weight distribution", x_axis_label="weight (pA; mV for delta)",
                      y_axis_label="synapses", tools="pan,wheel_zoom,reset,save")
         fig.quad(left="left", right="right", top="top", bottom=0, source=self._src, fill_alpha=0.7)
         self._fig = fig

@@ -327,7 +327,7 @@ class RunRecord:
 
 
 @contextmanager
-def record(spec, *, seed: int | None = None, backend: str = "cpu", t_sim: float | None = None,
+def record(spec, *, seed: int | None = None, backend: str | None = None, t_sim: float | None = None,
            t_presim: float = 0.0, kind: str = "python", group: str | None = None,
            params: dict | None = None, registry: Registry | str | Path | None = None, off: bool = False):
     """Record one run: an 'incomplete' row now, completed in one transaction when the block
@@ -339,6 +339,7 @@ def record(spec, *, seed: int | None = None, backend: str = "cpu", t_sim: float 
     sim = spec if hasattr(spec, "spike_record") else None
     spec = sim.spec if sim is not None else spec
     seed = (sim.seed if sim is not None else spec.seed) if seed is None else seed
+    backend = backend or (sim.backend_name if sim is not None else "cpu")
     reg = None if off or not enabled() else registry if isinstance(registry, Registry) else Registry(registry)
     run = RunRecord(reg, t_presim)
     if sim is not None:

@@ -56,13 +56,18 @@ def test_2x2_scan_on_a_2_worker_local_cluster():
                                   "rates_hz.E"]
 
 
-def test_scan_cli_json(tmp_path):
-    spec = tmp_path / "small.yaml"
+def test_scan_cli_json_on_an_existing_cluster(tmp_path):
+    import logging
+    from distributed import LocalCluster
+    from sim_core.scan.runner import WORKER_ENV
     from sim_core.spec import save
+    spec = tmp_path / "small.yaml"
     save(small_brunel(), spec)
-    res = subprocess.run([sys.executable, "-m", "sim_core.cli", "scan", spec, "--param",
-                          "inputs.ext.params.rate=6000,9000", "--workers", "2", "--t-sim", "100", "--json"],
-                         capture_output=True, text=True, timeout=300)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=logging.ERROR,
+                      env=dict(WORKER_ENV)) as cluster:
+        res = subprocess.run([sys.executable, "-m", "sim_core.cli", "scan", spec, "--param",
+                              "inputs.ext.params.rate=6000,9000", "--scheduler", cluster.scheduler_address,
+                              "--t-sim", "100", "--json"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     points = json.loads(res.stdout.strip().splitlines()[-1])
     assert [p["params"] for p in points] == [{"inputs.ext.params.rate": 6000}, {"inputs.ext.params.rate": 9000}]
