@@ -7,7 +7,8 @@ CPU runs in minutes:
   weights made heavy-tailed: lognormal with the preset's mean and sigma = 1 of the
   underlying normal (coefficient of variation 1.3); the external drive stays constant;
 - ``microcircuit``: the Potjans-Diesmann preset as it is (normal weights, CV 0.1, and
-  binomially distributed in-degrees from fixed_total_number).
+  binomially distributed in-degrees from fixed_total_number);
+- ``microcircuit-lognormal``: the same with lognormal recurrent weights as for brunel.
 
 For every method (naive, mean_variance, mean) and number of levels (2, 4, 16, 256), the
 network is discretized and run at seeds 2..(1 + --repeats); each run is compared with the
@@ -17,7 +18,7 @@ populations). The yardstick is the same distance for the full-resolution network
 2..(1 + --repeats) (seed-to-seed): at a given seed, the discretized and the full network
 share connectivity, drawn weights and Poisson input, only the discretization differs.
 
-    python benchmarks/weight_resolution.py [--networks brunel,microcircuit] [--repeats 2]
+    python benchmarks/weight_resolution.py [--networks brunel,microcircuit,...] [--repeats 2]
 
 Writes benchmarks/results/weight-resolution/{results.json, table.md, weight_resolution.png}.
 """
@@ -45,19 +46,23 @@ from sim_core.spec import from_dict  # noqa: E402
 METHODS = ("naive", "mean_variance", "mean")
 LEVELS = (2, 4, 16, 256)
 SCALES = {"brunel": 0.2, "microcircuit": 0.1}
+NETWORKS = ("brunel", "microcircuit", "microcircuit-lognormal")
 LOGNORMAL_SIGMA = 1.0
 
 
 def network(name: str, scale: float) -> dict:
-    """The preset's spec dict; for brunel, lognormal recurrent weights (same mean)."""
-    d = preset_dict(name, scale)
-    if name == "brunel":
+    """The preset's spec dict; brunel and *-lognormal: lognormal recurrent weights with the
+    preset's mean weight of each projection."""
+    d = preset_dict(name.removesuffix("-lognormal"), scale)
+    if name == "brunel" or name.endswith("-lognormal"):
         for p in d["projections"]:
             w = p["synapse"]["weight"]
-            if p["source"] in d["populations"] and isinstance(w, float):
-                mu = math.log(abs(w)) - LOGNORMAL_SIGMA ** 2 / 2  # mean exp(mu + sigma^2/2) = |w|
-                p["synapse"]["weight"] = {"dist": "lognormal", "mu": mu, "sigma": LOGNORMAL_SIGMA,
-                                          "scale": math.copysign(1.0, w)}
+            if p["source"] not in d["populations"]:
+                continue
+            mean = w if isinstance(w, float) else w["mean"]  # the microcircuit's are normal
+            mu = math.log(abs(mean)) - LOGNORMAL_SIGMA ** 2 / 2  # mean exp(mu + sigma^2/2) = |mean|
+            p["synapse"]["weight"] = {"dist": "lognormal", "mu": mu, "sigma": LOGNORMAL_SIGMA,
+                                      "scale": math.copysign(1.0, mean)}
     return d
 
 
@@ -88,12 +93,13 @@ def mean_over_pops(d: dict) -> dict:
 
 
 def study(name: str, args, log) -> dict:
-    base = network(name, args.scale[name])
+    scale = args.scale[name.removesuffix("-lognormal")]
+    base = network(name, scale)
     seeds = list(range(2, 2 + args.repeats))
     ref_stats, ref_info = run(base, 1, args)
     log(f"{name}: {ref_info['n_synapses']:,} synapses, {ref_info['bytes_per_synapse']:.2f} B/synapse, "
         f"rates {ref_info['rates_hz']}")
-    out = {"network": name, "scale": args.scale[name], "reference": ref_info, "seed_to_seed": [], "runs": []}
+    out = {"network": name, "scale": scale, "reference": ref_info, "seed_to_seed": [], "runs": []}
     for s in seeds:
         st, info = run(base, s, args)
         out["seed_to_seed"].append({**info, "ks": mean_over_pops(ks_distances(ref_stats, st)),
@@ -183,7 +189,7 @@ def figure(results: list[dict], path: Path) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--networks", default="brunel,microcircuit")
+    ap.add_argument("--networks", default=",".join(NETWORKS))
     ap.add_argument("--scale-brunel", type=float, default=SCALES["brunel"])
     ap.add_argument("--scale-microcircuit", type=float, default=SCALES["microcircuit"])
     ap.add_argument("--t-presim", type=float, default=500.0, help="ms, not analysed")

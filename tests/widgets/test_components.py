@@ -97,3 +97,22 @@ def test_sessions_do_not_share_state():
     a.step_ms = 50.0
     a.step()
     assert a.t == 50.0 and b.t == 0.0 and b.n_spikes == 0 and a.sim is not b.sim
+
+
+def test_weights_panel_previews_discretization_and_applies_it():
+    spec = from_dict({"format": "spikescope/1", "name": "w", "populations": {
+        "E": {"model": "iaf_psc_exp", "size": 300}},
+        "projections": [{"source": "E", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 50},
+                         "synapse": {"weight": {"dist": "lognormal", "mu": 3.0, "sigma": 0.8}, "delay": 1.0}}]})
+    st = SimulationState(spec, backend="cpu")
+    w = WeightsPanel(state=st)
+    w.__panel__().get_root(Document())
+    assert len(w._after.data["x"]) == 0 and "1 bytes" not in w.info.object
+    bps_before = st.sim.bytes_per_synapse
+    w.enabled.value, w.levels.value, w.method.value = True, 4, "naive"
+    assert len(w._after.data["x"]) <= 4 and sum(w._after.data["top"]) == 15000
+    assert "−" in w.info.object and "MiB" in w.info.object  # memory before -> after
+    w.apply()
+    assert st.spec.projections[0].synapse.resolution.levels == 4
+    assert st.sim.bytes_per_synapse <= bps_before - 2.9  # float32 weight -> uint8 code
+    st.close()
