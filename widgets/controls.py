@@ -12,16 +12,16 @@ class Controls(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.run_button = pn.widgets.Button(name="Run", button_type="success", width=80)
-        self.pause_button = pn.widgets.Button(name="Pause", button_type="warning", width=80)
-        self.step_button = pn.widgets.Button(name="Step", width=80)
-        self.reset_button = pn.widgets.Button(name="Reset", width=80)
+        self.run_button = pn.widgets.Button(label="Run", color="success", width=80)
+        self.pause_button = pn.widgets.Button(label="Pause", color="warning", width=80)
+        self.step_button = pn.widgets.Button(label="Step", width=80)
+        self.reset_button = pn.widgets.Button(label="Reset", width=80)
         self.run_button.on_click(lambda e: self.state.run())
         self.pause_button.on_click(lambda e: self.state.pause())
         self.step_button.on_click(lambda e: self.state.step())
         self.reset_button.on_click(lambda e: self.state.reset())
         self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10))
-        self.backend = pn.widgets.Select(name="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
+        self.backend = pn.widgets.Select(label="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
         self.backend.param.watch(self._set_backend, "value")
 
     def _set_backend(self, event):

@@ -42,10 +42,10 @@ class NetworkEditor(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.kind_select = pn.widgets.RadioButtonGroup(options=["population", "input", "projection"],
-                                                       value=self.kind, button_type="light")
-        self.item_select = pn.widgets.Select(name="Edit", options=[])
-        self.apply_button = pn.widgets.Button(name="Apply", button_type="primary", width=90)
-        self.remove_button = pn.widgets.Button(name="Remove", button_type="danger", width=90)
+                                                       value=self.kind, color="light")
+        self.item_select = pn.widgets.Select(label="Edit", options=[])
+        self.apply_button = pn.widgets.Button(label="Apply", color="primary", width=90)
+        self.remove_button = pn.widgets.Button(label="Remove", color="danger", width=90)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["editor-error"])
         self.fields: dict[str, pn.widgets.Widget] = {}
         self.form = pn.Column()
@@ -99,18 +99,18 @@ class NetworkEditor(pn.viewable.Viewer):
         f = {}
         if self.kind == "population":
             cur = cur or {"model": "iaf_psc_exp", "size": 100, "params": {}}
-            f["name"] = pn.widgets.TextInput(name="name", value="" if self.item_select.value == NEW
+            f["name"] = pn.widgets.TextInput(label="name", value="" if self.item_select.value == NEW
                                              else self.item_select.value)
-            f["model"] = pn.widgets.Select(name="model", options=list(NEURON_MODELS), value=cur["model"])
-            f["size"] = pn.widgets.IntInput(name="size", value=cur["size"])  # bounds: the spec checks them
+            f["model"] = pn.widgets.Select(label="model", options=list(NEURON_MODELS), value=cur["model"])
+            f["size"] = pn.widgets.IntInput(label="size", value=cur["size"])  # bounds: the spec checks them
             for p in NEURON_MODELS[cur["model"]].params:
                 f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
             f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
         elif self.kind == "input":
             cur = cur or {"model": "poisson_generator", "params": {"rate": 1000.0}}
-            f["name"] = pn.widgets.TextInput(name="name", value="" if self.item_select.value == NEW
+            f["name"] = pn.widgets.TextInput(label="name", value="" if self.item_select.value == NEW
                                              else self.item_select.value)
-            f["model"] = pn.widgets.Select(name="model", options=list(DEVICE_MODELS), value=cur["model"])
+            f["model"] = pn.widgets.Select(label="model", options=list(DEVICE_MODELS), value=cur["model"])
             for p in DEVICE_MODELS[cur["model"]].params:
                 f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
             f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
@@ -120,17 +120,17 @@ class NetworkEditor(pn.viewable.Viewer):
             cur = cur or {"source": nodes[0], "target": list(spec.populations)[0],
                           "rule": {"rule": "all_to_all"}, "synapse": {"weight": 1.0, "delay": 1.0}}
             rule = cur["rule"]
-            f["source"] = pn.widgets.Select(name="source", options=nodes, value=cur["source"])
-            f["target"] = pn.widgets.Select(name="target", options=list(spec.populations), value=cur["target"])
-            f["rule.rule"] = pn.widgets.Select(name="rule", options=list(RULES), value=rule["rule"])
+            f["source"] = pn.widgets.Select(label="source", options=nodes, value=cur["source"])
+            f["target"] = pn.widgets.Select(label="target", options=list(spec.populations), value=cur["target"])
+            f["rule.rule"] = pn.widgets.Select(label="rule", options=list(RULES), value=rule["rule"])
             key = RULE_PARAM.get(rule["rule"])
             if key:
-                f[f"rule.{key}"] = pn.widgets.TextInput(name=key, value=str(rule.get(key, "")))
-            f["rule.allow_autapses"] = pn.widgets.Checkbox(name="allow autapses", value=rule.get("allow_autapses", True))
-            f["rule.allow_multapses"] = pn.widgets.Checkbox(name="allow multapses", value=rule.get("allow_multapses", True))
+                f[f"rule.{key}"] = pn.widgets.TextInput(label=key, value=str(rule.get(key, "")))
+            f["rule.allow_autapses"] = pn.widgets.Checkbox(label="allow autapses", value=rule.get("allow_autapses", True))
+            f["rule.allow_multapses"] = pn.widgets.Checkbox(label="allow multapses", value=rule.get("allow_multapses", True))
             syn = cur["synapse"]
-            f["synapse.weight"] = pn.widgets.TextInput(name="weight (pA; mV for delta)", value=str(syn.get("weight")))
-            f["synapse.delay"] = pn.widgets.TextInput(name="delay (ms)", value=str(syn.get("delay", 1.0)))
+            f["synapse.weight"] = pn.widgets.TextInput(label="weight (pA; mV for delta)", value=str(syn.get("weight")))
+            f["synapse.delay"] = pn.widgets.TextInput(label="delay (ms)", value=str(syn.get("delay", 1.0)))
             f["rule.rule"].param.watch(lambda e: self._switch_rule(e.new), "value")
         self.fields = f
         self.form.objects = list(f.values())
@@ -139,10 +139,10 @@ class NetworkEditor(pn.viewable.Viewer):
     def _param_widget(decl, value):
         label = f"{decl.name} ({decl.unit})" if decl.unit else decl.name
         if decl.kind == "bool":
-            return pn.widgets.Checkbox(name=label, value=bool(value))
+            return pn.widgets.Checkbox(label=label, value=bool(value))
         shown = "" if value is None else str(value)
         placeholder = "" if decl.default is None else f"default {decl.default}"
-        return pn.widgets.TextInput(name=label, value=shown, placeholder=placeholder)
+        return pn.widgets.TextInput(label=label, value=shown, placeholder=placeholder)
 
     def _switch_model(self, model):
         data = self._collect()

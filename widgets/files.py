@@ -21,22 +21,22 @@ class FilesPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.preset = pn.widgets.Select(name="Preset", options=sorted(PRESETS), value="brunel", width=150)
-        self.scale = pn.widgets.FloatInput(name="scale", value=0.1, start=0.0001, width=90)
-        self.load_button = pn.widgets.Button(name="Load preset", width=110)
+        self.preset = pn.widgets.Select(label="Preset", options=sorted(PRESETS), value="brunel", width=150)
+        self.scale = pn.widgets.FloatInput(label="scale", value=0.1, start=0.0001, width=90)
+        self.load_button = pn.widgets.Button(label="Load preset", width=110)
         self.load_button.on_click(lambda e: self.load_preset())
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml,.json", multiple=False)
         self.upload.param.watch(lambda e: self.import_spec(), "value")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["files-error"])
         self.downloads = pn.FlexBox(
             pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "yaml")),
-                                    filename="model.yaml", label="Spec (YAML)", button_type="light"),
+                                    filename="model.yaml", label="Spec (YAML)", color="light"),
             pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "json")),
-                                    filename="model.json", label="Spec (JSON)", button_type="light"),
+                                    filename="model.json", label="Spec (JSON)", color="light"),
             pn.widgets.FileDownload(callback=self._svg, filename="diagram.svg", label="Diagram (SVG)",
-                                    button_type="light"),
+                                    color="light"),
             pn.widgets.FileDownload(callback=self._spikes, filename="spikes.h5", label="Spikes (SONATA)",
-                                    button_type="light"))
+                                    color="light"))
 
     def __panel__(self):
         return pn.Column(pn.Row(self.preset, self.scale, self.load_button), "**Import a spec**", self.upload,

@@ -27,11 +27,11 @@ class WeightsPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.projection = pn.widgets.Select(name="Projection", options={})
-        self.levels = pn.widgets.IntInput(name="levels (2..256)", value=16, start=2, end=256, width=140)
-        self.method = pn.widgets.Select(name="method", options=["mean_variance", "naive", "mean"], width=160)
-        self.enabled = pn.widgets.Checkbox(name="limited weight resolution")
-        self.apply_button = pn.widgets.Button(name="Apply resolution", button_type="primary")
+        self.projection = pn.widgets.Select(label="Projection", options={})
+        self.levels = pn.widgets.IntInput(label="levels (2..256)", value=16, start=2, end=256, width=140)
+        self.method = pn.widgets.Select(label="method", options=["mean_variance", "naive", "mean"], width=160)
+        self.enabled = pn.widgets.Checkbox(label="limited weight resolution")
+        self.apply_button = pn.widgets.Button(label="Apply resolution", color="primary")
         self.apply_button.on_click(lambda e: self.apply())
         self.info = pn.pane.Markdown("")
         self.error = pn.pane.Alert("", alert_type="danger", visible=False)
