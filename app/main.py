@@ -14,6 +14,7 @@ from widgets.diagram import DiagramView
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
 from widgets.plots import MembraneView, RasterView, RateView, TopoMapView
+from widgets.scan import ScanView
 from widgets.state import SimulationState
 from widgets.weights import WeightsPanel
 
@@ -35,6 +36,7 @@ def create_app(spec=None, backend: str = "auto"):
     topo = TopoMapView(state=state)
     diagram = DiagramView(state=state)
     weights = WeightsPanel(state=state)
+    scans = ScanView(state=state)
 
     def tick():
         state.poll()
@@ -42,9 +44,10 @@ def create_app(spec=None, backend: str = "auto"):
         for v in views:
             v.refresh()
         topo.refresh()
+        scans.refresh()
 
     activity = pn.Column(*views, topo, sizing_mode="stretch_width")
-    tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), dynamic=False,
+    tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans), dynamic=False,
                    sizing_mode="stretch_width")
     sidebar = pn.Column("### Model", FilesPanel(state=state), "### Edit", NetworkEditor(state=state), width=360)
     page = pn.Column(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), controls,

@@ -166,6 +166,23 @@ def write_outputs(out: Path, rows: list[dict], group: str) -> None:
     plot(rows, out / "bench.png")
 
 
+def read_csv(path) -> list[dict]:
+    """The rows of a bench.csv, typed as ``bench`` returns them (to plot again)."""
+    ints = ("seed", "threads", "n_neurons", "n_synapses", "run_id")
+    rows = []
+    with open(path, newline="") as f:
+        for r in csv.DictReader(f):
+            for k, v in r.items():
+                if v == "":
+                    r[k] = None
+                elif k in ints:
+                    r[k] = int(v)
+                elif k not in ("model", "simulator", "backend", "device"):
+                    r[k] = float(v)
+            rows.append(r)
+    return rows
+
+
 def _csv_value(v):
     return f"{v:.6g}" if isinstance(v, float) else ("" if v is None else v)
 
@@ -207,7 +224,9 @@ def plot(rows: list[dict], path: Path) -> None:
             err = [[s[k] - s[k + "_min"] for s in pts], [s[k + "_max"] - s[k] for s in pts]]
             ax.errorbar(x, y, yerr=err, marker="o", capsize=3, label=label)
     first = rows[0] if rows else {}
-    title = f"{first.get('model', '')}, {first.get('threads', '')} threads, {first.get('t_sim_ms', 0):g} ms simulated"
+    threads = first.get("threads")
+    title = (f"{first.get('model', '')}, {threads} thread{'s' if threads != 1 else ''}, "
+             f"{first.get('t_sim_ms', 0):g} ms simulated")
     for ax, ylabel in zip(axes, ("real-time factor (wall s / simulated s)", "build time (s)")):
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -116,3 +116,33 @@ def test_weights_panel_previews_discretization_and_applies_it():
     assert st.spec.projections[0].synapse.resolution.levels == 4
     assert st.sim.bytes_per_synapse <= bps_before - 2.9  # float32 weight -> uint8 code
     st.close()
+
+
+def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch):
+    """A 2x2 scan from the app's scan view on a 2-worker LocalCluster."""
+    import time
+    from widgets.scan import ScanView
+    monkeypatch.setenv("SPIKESCOPE_HOME", str(tmp_path))
+    spec = from_dict({"format": "spikescope/1", "name": "scan", "seed": 3, "populations": {
+        "E": {"model": "iaf_psc_exp", "size": 50}},
+        "inputs": {"bg": {"model": "poisson_generator", "params": {"rate": 8000.0}}},
+        "projections": [{"source": "bg", "target": "E", "rule": {"rule": "all_to_all"},
+                         "synapse": {"weight": 87.8, "delay": 1.0}}]})
+    st = SimulationState(spec, backend="cpu")
+    view = ScanView(state=st)
+    view.__panel__().get_root(Document())
+    assert view.param1.value.startswith("inputs.bg.params.rate=")
+    view.param1.value = "inputs.bg.params.rate=6000,12000"
+    view.param2.value = "projections[0].synapse.weight=60.0,90.0"
+    view.t_sim.value = 200.0
+    view.start()
+    deadline = time.time() + 240
+    while (view._running or len(view._points) < 4) and time.time() < deadline:
+        time.sleep(0.5)
+    view.refresh()
+    assert not view.error.visible, view.error.object
+    rates = dict(zip(view._src.data["label"], view._src.data["rate"]))
+    assert len(rates) == 4
+    assert rates["12000 / 90.0"] > rates["6000 / 60.0"]  # more drive, more spikes
+    assert len(view.runs.object) == 4 and set(view.runs.object["status"]) == {"complete"}
+    st.close()
