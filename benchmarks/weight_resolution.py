@@ -179,7 +179,7 @@ def figure(results: list[dict], path: Path) -> None:
             ax.set_xscale("log", base=2)
             ax.set_xticks(LEVELS, [str(v) for v in LEVELS])
             ax.set_yscale("log")
-            ax.set_title(f"{res['network']}: {labels[s]}")
+            ax.set_title(f"{res['network']}: {labels[s]}", fontsize=9)
             ax.set_xlabel("levels")
             ax.set_ylabel("KS distance to reference")
         row[0].legend(fontsize=7)
@@ -198,7 +198,12 @@ def main(argv=None) -> int:
     ap.add_argument("--subsample", type=int, default=50, help="neurons per population for CCs (INM-6: 50)")
     ap.add_argument("--threads", type=int, default=1, help="CPU threads per run (default 1)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "weight-resolution"))
+    ap.add_argument("--replot", action="store_true", help="only redraw the figure from OUT/results.json")
     args = ap.parse_args(argv)
+    if args.replot:
+        figure(json.loads((Path(args.out) / "results.json").read_text())["results"],
+               Path(args.out) / "weight_resolution.png")
+        return 0
     args.scale = {"brunel": args.scale_brunel, "microcircuit": args.scale_microcircuit}
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() \
