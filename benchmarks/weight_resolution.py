@@ -28,6 +28,7 @@ import argparse
 import copy
 import json
 import math
+import os
 import platform
 import sys
 import time
@@ -187,6 +188,16 @@ def figure(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", default=",".join(NETWORKS))
@@ -205,11 +216,7 @@ def main(argv=None) -> int:
                Path(args.out) / "weight_resolution.png")
         return 0
     args.scale = {"brunel": args.scale_brunel, "microcircuit": args.scale_microcircuit}
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() \
-        else platform.machine()
-    import os
-    args.machine = f"{cpu}, {os.cpu_count()} cores"
+    args.machine = f"{cpu_name()}, {os.cpu_count()} cores"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731

@@ -55,14 +55,17 @@ def load_run(path: Path, t_start: float | None = None, **stat_kwargs) -> dict:
 
 def _same_model(a: dict, b: dict) -> bool:
     strip = lambda s: {k: v for k, v in s.items() if k != "seed"}  # noqa: E731
-    return strip(a["spec"]) == strip(b["spec"]) and a["seed"] != b["seed"]
+    return strip(a["spec"]) == strip(b["spec"])
 
 
 def compare_runs(runs: list[dict]) -> dict:
     """Distances of runs[1:] to runs[0] and the seed-to-seed yardstick (plain data)."""
     from ..analysis.compare import ks_distances, seed_to_seed
     ref = runs[0]
-    replicates = [ref] + [r for r in runs[1:] if _same_model(ref, r)]
+    replicates = [ref]
+    for r in runs[1:]:  # one run per seed: a repeated seed would add a zero distance
+        if _same_model(ref, r) and all(r["seed"] != x["seed"] for x in replicates):
+            replicates.append(r)
     is_replicate = [any(r is x for x in replicates) for r in runs[1:]]
     yard = seed_to_seed([r["stats"] for r in replicates])
     for pop in yard.values():

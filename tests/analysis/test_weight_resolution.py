@@ -6,7 +6,7 @@ import numba
 import numpy as np
 import pytest
 
-from sim_core.analysis.compare import ks_distances, seed_to_seed, simulation_statistics
+from sim_core.analysis.compare import ks_distances, simulation_statistics
 from sim_core.connectivity.build import build_connectome
 from sim_core.engine.simulation import Simulation
 from sim_core.spec import from_dict
@@ -107,7 +107,8 @@ def test_kernel_delivers_table_values():
     expect = sum(np.bincount(c.targets, c.weight_array().astype(np.float64), minlength=30)
                  for c in sim.network.connectome.connections)
     assert sim.network.connectome.connections[0].weight_codes is not None
-    np.testing.assert_allclose(v[-1], expect, rtol=1e-12)  # float32 weights would differ by ~1e-8
+    # float64 table values: a float32 copy of them would be off by ~1e-8
+    np.testing.assert_allclose(v[-1], expect, rtol=1e-12)
 
 
 def test_discretized_network_does_not_depend_on_thread_count():
