@@ -8,6 +8,7 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--backend", default="auto", help="cpu | gpu | auto (default: the best available)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per session's simulation")
     p.set_defaults(handler=_serve)
 
 
@@ -19,5 +20,5 @@ def _serve(args) -> int:
     print(f"SpikeScope on http://127.0.0.1:{args.port}/ (backend {backend}); Ctrl-C stops",
           file=sys.stderr, flush=True)
     from .main import serve
-    serve(port=args.port, show=args.show, backend=backend)
+    serve(port=args.port, show=args.show, backend=backend, threads=args.threads)
     return 0

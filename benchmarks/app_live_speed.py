@@ -38,10 +38,12 @@ def cli_speed(t_sim=3000.0):
     return t_sim / s["sim_s"]  # simulated ms per wall second
 
 
-def app_speed(seconds):
+def app_speed(seconds, threads=None):
     from playwright.sync_api import sync_playwright
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", "cpu"],
+    extra = ["--threads", str(threads)] if threads else []
+    proc = subprocess.Popen([sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", "cpu",
+                             *extra],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(240):
@@ -59,7 +61,7 @@ def app_speed(seconds):
             status.wait_for(timeout=120_000)
             # count DOM updates of the status line and of the raster canvas' data in the page
             status.evaluate("""el => { window.__updates = 0;
-                new MutationObserver(() => window.__updates++).observe(el.getRootNode().host || el,
+                new MutationObserver(() => window.__updates++).observe(el.getRootNode(),
                     {subtree: true, childList: true, characterData: true}); }""")
             page.get_by_role("button", name="Run").click()
             time.sleep(2.0)  # let it settle
@@ -81,10 +83,11 @@ def _t(status):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--threads", type=int, default=None, help="the app's simulation threads")
     args = ap.parse_args()
     cli = cli_speed()
-    app, updates = app_speed(args.seconds)
-    record = {"spec": "brunel_small", "cli_ms_per_s": cli, "app_ms_per_s": app, "ratio": app / cli,
+    app, updates = app_speed(args.seconds, args.threads)
+    record = {"spec": "brunel_small", "app_threads": args.threads, "cli_ms_per_s": cli, "app_ms_per_s": app, "ratio": app / cli,
               "updates_per_s": updates, "window_s": args.seconds}
     out = ROOT / "benchmarks" / "results" / "app-live.json"
     out.write_text(json.dumps(record, indent=2) + "\n")

@@ -42,6 +42,7 @@ class ScanView(pn.viewable.Viewer):
         self._total = 0
         self._running = False
         self._thread_error = ""
+        self._runs_stale = True
         self.population.param.watch(lambda e: self.refresh(), "value")
         self.state.param.watch(lambda e: self._on_spec(), "spec")
 
@@ -110,6 +111,7 @@ class ScanView(pn.viewable.Viewer):
             self._thread_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         finally:
             self._running = False
+            self._runs_stale = True
 
     def refresh(self):
         """Called by the app's periodic callback: progress, heatmap, runs table."""
@@ -119,7 +121,8 @@ class ScanView(pn.viewable.Viewer):
         self.message.object = (f"scan: {len(self._points)} of {self._total} points"
                                + (" (running)" if self._running else "")) if self._total else ""
         self._heatmap()
-        if not self._running:
+        if not self._running and self._runs_stale:  # the registry is read once per scan, not per tick
+            self._runs_stale = False
             self._runs_table()
 
     def _heatmap(self):

@@ -14,6 +14,8 @@ class CpuBackend:
 
     def __init__(self, net: Network, threads: int | None = None):
         self.net = net
+        # Numba's thread count is per calling thread: keep ours and apply it on every call,
+        # so a simulation advanced from another thread (the app) uses the same count.
         if threads:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         n = net.n_neurons
@@ -114,6 +116,7 @@ class CpuBackend:
 
     def advance(self, k0: int, n_steps: int, out_step, out_id, out_n, vm_idx, vm_every, vm_out, vm_n) -> int:
         net, pz, dc = self.net, self.net.poisson, self.net.dc
+        numba.set_num_threads(self.threads)
         return kernels.advance(
             k0, n_steps, net.dt, np.uint64(net.seed), self.lo, self.hi,
             net.model, net.params, self.S, self.refr, net.refr_counts, self.ring_ex, self.ring_in,
