@@ -4,6 +4,7 @@
 at the root URL on 127.0.0.1."""
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from pathlib import Path
@@ -67,6 +68,8 @@ def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = False, back
     # The sessions' simulation threads leave the GIL inside the kernel; hand it back to them
     # quickly when they return (the default 5 ms switch interval costs them ~10 % of a chunk).
     sys.setswitchinterval(0.001)
+    if threads is None:  # leave a core to the server and a local browser (measured: docs/benchmarks.md)
+        threads = max(1, (os.cpu_count() or 2) - 1)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
     # the web server in a thread; the main thread advances the running simulations
     server = pn.serve(lambda: create_app(backend=backend, threads=threads), port=port, address=address,
