@@ -14,21 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 SPEC = ROOT / "app" / "default_model.yaml"
 STATUS = re.compile(r"t = ([\d.,]+) ms")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cli_speed(t_sim=3000.0):
@@ -40,40 +34,26 @@ def cli_speed(t_sim=3000.0):
 
 def app_speed(seconds, threads=None):
     from playwright.sync_api import sync_playwright
-    port = free_port()
-    extra = ["--threads", str(threads)] if threads else []
-    proc = subprocess.Popen([sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", "cpu",
-                             *extra],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(240):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
-            status = page.locator(".status-line").first
-            status.wait_for(timeout=120_000)
-            # count DOM updates of the status line and of the raster canvas' data in the page
-            status.evaluate("""el => { window.__updates = 0;
-                new MutationObserver(() => window.__updates++).observe(el.getRootNode(),
-                    {subtree: true, childList: true, characterData: true}); }""")
-            page.get_by_role("button", name="Run").click()
-            time.sleep(2.0)  # let it settle
-            t0, u0, w0 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
-            time.sleep(seconds)
-            t1, u1, w1 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
-            page.get_by_role("button", name="Pause").click()
-            browser.close()
-        return (t1 - t0) / (w1 - w0), (u1 - u0) / (w1 - w0)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+
+    from app.launch import CHROMIUM_ARGS, running_app
+    with running_app(backend="cpu", threads=threads) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, timeout=120_000)
+        status = page.locator(".status-line").first
+        status.wait_for(timeout=120_000)
+        # count DOM updates inside the status line's shadow root
+        status.evaluate("""el => { window.__updates = 0;
+            new MutationObserver(() => window.__updates++).observe(el.getRootNode(),
+                {subtree: true, childList: true, characterData: true}); }""")
+        page.get_by_role("button", name="Run").click()
+        time.sleep(2.0)  # let it settle
+        t0, u0, w0 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
+        time.sleep(seconds)
+        t1, u1, w1 = _t(status), page.evaluate("window.__updates"), time.perf_counter()
+        page.get_by_role("button", name="Pause").click()
+        browser.close()
+    return (t1 - t0) / (w1 - w0), (u1 - u0) / (w1 - w0)
 
 
 def _t(status):

@@ -22,6 +22,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from sim_core.io.provenance import cpu_model  # noqa: E402
+
 CASES = [("microcircuit", 0.1), ("brunel", 1.0)]
 
 
@@ -30,16 +33,6 @@ def sh(cmd, env=None):
     if res.returncode != 0:
         raise SystemExit(f"failed: {' '.join(map(str, cmd))}\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
-
-
-def cpu_info() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main():
@@ -82,7 +75,7 @@ def main():
                   f"{row['nest_build_s']:.2f} s", file=sys.stderr)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             cwd=ROOT).stdout.strip()
-    record = {"machine": {"cpu": cpu_info(), "cores": os.cpu_count(), "python": platform.python_version()},
+    record = {"machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version()},
               "commit": commit, "rows": rows}
     out = ROOT / "benchmarks" / "results" / "cpu-vs-nest.json"
     out.write_text(json.dumps(record, indent=2) + "\n")

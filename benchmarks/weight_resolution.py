@@ -29,7 +29,6 @@ import copy
 import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -41,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from sim_core.analysis.compare import STATISTICS, ks_distances, simulation_statistics  # noqa: E402
 from sim_core.engine.simulation import Simulation  # noqa: E402
+from sim_core.io.provenance import cpu_model  # noqa: E402
 from sim_core.models.registry import preset_dict  # noqa: E402
 from sim_core.spec import from_dict  # noqa: E402
 
@@ -188,16 +188,6 @@ def figure(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--networks", default=",".join(NETWORKS))
@@ -216,7 +206,7 @@ def main(argv=None) -> int:
                Path(args.out) / "weight_resolution.png")
         return 0
     args.scale = {"brunel": args.scale_brunel, "microcircuit": args.scale_microcircuit}
-    args.machine = f"{cpu_name()}, {os.cpu_count()} cores"
+    args.machine = f"{cpu_model()}, {os.cpu_count()} cores"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731

@@ -37,6 +37,13 @@ class LiveView(pn.viewable.Viewer):
     def _make_figure(self):
         raise NotImplementedError
 
+    def _recent_spikes(self, window_ms):
+        """(simulation, steps, global ids) of the spikes in the last ``window_ms``."""
+        with self.state.locked():
+            sim = self.state.sim
+            steps, ids = sim.spike_record.window(sim.t - window_ms)
+        return sim, steps, ids
+
     def _x_range(self):
         t = self.state.sim.t
         self._fig.x_range.start = max(0.0, t - self.window_ms)
@@ -61,10 +68,7 @@ class RasterView(LiveView):
         return fig
 
     def refresh(self):
-        state = self.state
-        with state.locked():
-            sim = state.sim
-            steps, ids = sim.spike_record.window(sim.t - self.window_ms)
+        sim, steps, ids = self._recent_spikes(self.window_ms)
         net = sim.network
         stride = 1
         if ids.size > self.max_points:  # keep whole rows: every stride-th neuron
@@ -90,12 +94,9 @@ class RateView(LiveView):
         return fig
 
     def refresh(self):
-        state = self.state
-        with state.locked():
-            sim = state.sim
-            t1 = sim.t
-            t0 = max(0.0, t1 - self.window_ms)
-            steps, ids = sim.spike_record.window(t0)
+        sim, steps, ids = self._recent_spikes(self.window_ms)
+        t1 = sim.t
+        t0 = max(0.0, t1 - self.window_ms)
         net = sim.network
         edges = np.arange(t0, t1 + self.bin_ms, self.bin_ms)
         xs, ys, cs, ns = [], [], [], []

@@ -1,0 +1,51 @@
+"""Start `spikescope serve` in a subprocess on a free port and wait until it answers; for
+the browser tests, the live-speed benchmark and the screenshot script."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(backend: str = "cpu", threads: int | None = None, timeout: float = 180.0):
+    """Yields the app's URL; stops the server afterwards."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", backend]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"spikescope serve exited:\n{proc.stdout.read()[-3000:]}") from None
+                if time.time() > deadline:
+                    raise TimeoutError(f"spikescope serve did not answer on port {port}") from None
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
