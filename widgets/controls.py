@@ -20,7 +20,8 @@ class Controls(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.state.pause())
         self.step_button.on_click(lambda e: self.state.step())
         self.reset_button.on_click(lambda e: self.state.reset())
-        self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10))
+        # fixed size: a changing text must not make the browser re-lay out the page 6 times a second
+        self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10), width=640, height=28)
         self.backend = pn.widgets.Select(label="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
         self.backend.param.watch(self._set_backend, "value")
 
