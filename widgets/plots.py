@@ -20,6 +20,14 @@ def _pop_colors(spec):
     return {name: COLORS[i % len(COLORS)] for i, name in enumerate(spec.populations)}
 
 
+def recent_spikes(state: SimulationState, window_ms: float):
+    """(simulation, steps, global ids) of the spikes in the last ``window_ms``."""
+    with state.locked():
+        sim = state.sim
+        steps, ids = sim.spike_record.window(sim.t - window_ms)
+    return sim, steps, ids
+
+
 class LiveView(pn.viewable.Viewer):
     """Base: a Bokeh figure over a sliding time window of the state's simulation."""
 
@@ -38,11 +46,7 @@ class LiveView(pn.viewable.Viewer):
         raise NotImplementedError
 
     def _recent_spikes(self, window_ms):
-        """(simulation, steps, global ids) of the spikes in the last ``window_ms``."""
-        with self.state.locked():
-            sim = self.state.sim
-            steps, ids = sim.spike_record.window(sim.t - window_ms)
-        return sim, steps, ids
+        return recent_spikes(self.state, window_ms)
 
     def _x_range(self):
         t = self.state.sim.t
@@ -162,17 +166,14 @@ class TopoMapView(pn.viewable.Viewer):
         return pn.Column(self._pane, self._empty)
 
     def refresh(self):
-        state = self.state
-        with state.locked():
-            sim = state.sim
-            steps, ids = sim.spike_record.window(sim.t - self.window_ms)
-        net = sim.network
+        net = self.state.sim.network
         pos = net.connectome.positions
         spatial = [n for n, p in pos.items() if p is not None]
         self._pane.visible = bool(spatial)
         self._empty.visible = not spatial
-        if not spatial:
+        if not spatial:  # nothing to draw: do not read the spikes at all
             return
+        _, steps, ids = recent_spikes(self.state, self.window_ms)
         counts = np.bincount(ids, minlength=net.n_neurons)
         xs, ys, rs, ms = [], [], [], []
         markers = ["circle", "triangle", "square", "diamond"]
