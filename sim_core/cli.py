@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import platform
 import re
 import sys
 import time
@@ -127,6 +126,7 @@ def cmd_run(args) -> int:
 
 def _run(args, spec, run, show) -> int:
     from .analysis.stats import population_summary
+    from .io.provenance import cpu_model
     from .engine.simulation import Simulation
     sim = run.attach(Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads))
     if args.backend == "auto" and show:
@@ -140,7 +140,7 @@ def _run(args, spec, run, show) -> int:
         "n_synapses_stored": sim.backend.n_synapses,
         "build_s": round(sim.timers["build"] + sim.timers["load"], 4), "sim_s": round(sim_s, 4),
         "rtf": round(sim_s / (t_total / 1000.0), 4), "backend": sim.backend_name,
-        "threads": getattr(sim.backend, "threads", None), "device": platform.processor() or platform.machine(),
+        "threads": getattr(sim.backend, "threads", None), "device": cpu_model(),
         "bytes_per_synapse": round(sim.bytes_per_synapse, 3), "seed": sim.seed,
         "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
         "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},

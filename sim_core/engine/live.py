@@ -41,15 +41,12 @@ def apply_live(sim, new: NetworkSpec) -> None:
         prm = population_params(new, name, k, sim.seed)
         net.refr_counts[a:b] = fill_population(net.params[a:b], pop.model, prm, net.dt)
         backend.S[a:b, L.V] -= net.params[a:b, L.EL] - e_l_old
-    deliv = [c.index for c in net.connectome.connections
-             if c.source in new.populations or c.source in net.input_src]
     for i, (p_old, p_new) in enumerate(zip(old.projections, new.projections)):
         if p_old.synapse.weight == p_new.synapse.weight:
             continue
         conn = net.connectome.connections[i]
         conn.weight = p_new.synapse.weight
-        if i in deliv:
-            backend.pr_w[deliv.index(i)] = conn.weight
+        backend.set_weight(i, conn.weight)
     _update_drives(sim, new)
     sim.spec = new
 

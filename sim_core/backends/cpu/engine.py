@@ -51,6 +51,7 @@ class CpuBackend:
         deliv = [c for c in net.connectome.connections
                  if c.source in spec.populations or c.source in net.input_src]
         per_group = [[q for q, c in enumerate(deliv) if c.source == g] for g in groups]
+        self._slot = {c.index: q for q, c in enumerate(deliv)}  # projection index -> kernel slot
         self.grp_ptr = np.zeros(len(groups) + 1, np.int64)
         self.grp_ptr[1:] = np.cumsum([len(p) for p in per_group])
         self.grp_proj = np.array([q for p in per_group for q in p], np.int64)
@@ -97,6 +98,12 @@ class CpuBackend:
         dmax = max([int(d.max(initial=0)) for d in ds] + [0])
         self.syn_d = (np.concatenate(ds) if ds else np.zeros(0)).astype(np.uint8 if dmax < 256 else np.uint16)
         self.n_synapses = int(syn0)
+
+    def set_weight(self, projection: int, weight: float) -> None:
+        """Change a one-valued projection weight in place (no rebuild). Device drives
+        (Poisson, DC) are not spike-delivered projections and carry their weights elsewhere."""
+        if projection in self._slot:
+            self.pr_w[self._slot[projection]] = weight
 
     def synapse_bytes(self) -> int:
         """Memory of the synapse storage (targets, per-synapse weights or weight codes and
