@@ -8,6 +8,8 @@ from ...engine import layout as L
 from ...engine.network import Network
 from . import kernels
 
+MAX_BATCH = 16  # steps per parallel region at most
+
 
 class CpuBackend:
     name = "cpu"
@@ -30,10 +32,12 @@ class CpuBackend:
         self.ring_in = np.zeros((self.D, n))
         self.S = np.zeros((n, L.N_STATE))
         self.refr = np.zeros(n, np.int32)
-        self.spk_scratch = np.empty(max(n, 1), np.int64)
-        self.spk_cnt = np.zeros(chunks, np.int64)
+        self.spk_scratch = np.empty(max(n, 1) * self.batch, np.int64)
+        self.spk_cnt = np.zeros((chunks, self.batch), np.int64)
         self.sg_pos = np.zeros(1, np.int64)
-        self.pending = np.empty(n + len(net.input_src) + 1, np.int64)  # spikes awaiting delivery
+        # spikes awaiting delivery (emission step, source id): one batch of neurons and generators
+        self.p_step = np.empty(n * self.batch + net.sg_step.shape[0] + 1, np.int64)
+        self.p_id = np.empty_like(self.p_step)
         self.pending_n = np.zeros(1, np.int64)
         self.reset()
 
@@ -98,6 +102,11 @@ class CpuBackend:
         dmax = max([int(d.max(initial=0)) for d in ds] + [0])
         self.syn_d = (np.concatenate(ds) if ds else np.zeros(0)).astype(np.uint8 if dmax < 256 else np.uint16)
         self.n_synapses = int(syn0)
+        # steps per parallel region: up to the smallest spike delay (NEST's min_delay), so a
+        # spike never arrives within the batch that emits it; capped to bound the scratch
+        dmin = min([c.delay if c.delays is None else int(c.delays.min(initial=MAX_BATCH)) for c in deliv]
+                   + [MAX_BATCH])
+        self.batch = max(1, int(dmin))
 
     def set_weight(self, projection: int, weight: float) -> None:
         """Change a one-valued projection weight in place (no rebuild). Device drives
@@ -125,7 +134,7 @@ class CpuBackend:
         net, pz, dc = self.net, self.net.poisson, self.net.dc
         numba.set_num_threads(self.threads)
         return kernels.advance(
-            k0, n_steps, net.dt, np.uint64(net.seed), self.lo, self.hi,
+            k0, n_steps, self.batch, net.dt, np.uint64(net.seed), self.lo, self.hi,
             net.model, net.params, self.S, self.refr, net.refr_counts, self.ring_ex, self.ring_in,
             pz.ptr, pz.value, self.pz_exp_neg, pz.weight, pz.delay, pz.first, pz.last, pz.stream,
             dc.ptr, dc.value, dc.delay, dc.first, dc.last,
@@ -133,7 +142,7 @@ class CpuBackend:
             self.pr_iptr0, self.pr_syn0, self.pr_w, self.pr_woff, self.pr_coff, self.pr_toff,
             self.pr_d, self.pr_doff, self.pr_single, self.indptr, self.syn_tgt, self.syn_w,
             self.syn_code, self.w_table, self.syn_d,
-            net.sg_step, net.sg_src, self.sg_pos, self.pending, self.pending_n,
+            net.sg_step, net.sg_src, self.sg_pos, self.p_step, self.p_id, self.pending_n,
             self.spk_scratch, self.spk_cnt, out_step, out_id, out_n,
             vm_idx, vm_every, vm_out, vm_n)
 
