@@ -8,7 +8,7 @@ def add_parser(sub) -> None:
     p.add_argument("--port", type=int, default=5006)
     p.add_argument("--backend", default="auto", help="cpu | gpu | auto (default: the best available)")
     p.add_argument("--show", action="store_true", help="open a browser tab")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads per session's simulation (default: all cores but one)")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads per session's simulation (default: all cores)")
     p.set_defaults(handler=_serve)
 
 

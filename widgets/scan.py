@@ -39,6 +39,7 @@ class ScanView(pn.viewable.Viewer):
         self._mapper = LinearColorMapper(palette=Viridis256, low=0, high=1)
         self._fig = None
         self._points: list[dict] = []
+        self._drawn = None  # (points, population) on the heatmap
         self._total = 0
         self._running = False
         self._thread_error = ""
@@ -96,7 +97,7 @@ class ScanView(pn.viewable.Viewer):
             self.error.object, self.error.visible = str(exc), True
             return
         self.error.visible = False
-        self._points, self._running, self._thread_error = [], True, ""
+        self._points, self._running, self._thread_error, self._drawn = [], True, "", None
         self._total = int(np.prod([len(v) for v in params.values()]))
         self.progress.max, self.progress.value, self.progress.visible = self._total, 0, True
         spec, t_sim, workers = self.state.spec, float(self.t_sim.value), int(self.workers.value)
@@ -128,8 +129,9 @@ class ScanView(pn.viewable.Viewer):
     def _heatmap(self):
         pts = [p for p in list(self._points) if "rates_hz" in p and p.get("rates_hz")]
         pop = self.population.value
-        if not pts or pop is None:
-            return
+        if not pts or pop is None or self._drawn == (len(pts), pop):
+            return  # nothing new: do not make the browser redraw
+        self._drawn = (len(pts), pop)
         paths = list(pts[0]["params"])
         fx = lambda p: f"{p['params'][paths[0]]}"  # noqa: E731
         fy = (lambda p: f"{p['params'][paths[1]]}") if len(paths) > 1 else (lambda p: "")  # noqa: E731
