@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import panel as pn
+from bokeh.models import Range1d
 
 from sim_core.spec import load
 from widgets.controls import Controls
@@ -34,7 +35,8 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None):
     pn.extension(raw_css=[CSS], notifications=False)
     state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend, threads=threads)
     controls = Controls(state=state)
-    views = [RasterView(state=state), RateView(state=state), MembraneView(state=state)]
+    time_axis = Range1d(0, 500.0)  # one time window for the three plots: one change per refresh
+    views = [cls(state=state, x_range=time_axis) for cls in (RasterView, RateView, MembraneView)]
     topo = TopoMapView(state=state)
     diagram = DiagramView(state=state)
     weights = WeightsPanel(state=state)

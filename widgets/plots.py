@@ -33,9 +33,13 @@ class LiveView(pn.viewable.Viewer):
 
     state = param.ClassSelector(class_=SimulationState)
     window_ms = param.Number(default=500.0, bounds=(10.0, 10000.0), doc="time window shown")
+    x_range = param.ClassSelector(class_=Range1d, default=None,
+                                  doc="time axis; pass one to several views so they pan and zoom together")
 
     def __init__(self, **params):
         super().__init__(**params)
+        if self.x_range is None:
+            self.x_range = Range1d(0, self.window_ms)
         self._fig = self._make_figure()
         self._pane = pn.pane.Bokeh(self._fig, sizing_mode="stretch_width")
 
@@ -50,8 +54,9 @@ class LiveView(pn.viewable.Viewer):
 
     def _x_range(self):
         t = self.state.sim.t
-        self._fig.x_range.start = max(0.0, t - self.window_ms)
-        self._fig.x_range.end = max(t, self.window_ms * 0.05)
+        start, end = max(0.0, t - self.window_ms), max(t, self.window_ms * 0.05)
+        if (self.x_range.start, self.x_range.end) != (start, end):  # a shared range changes once
+            self.x_range.update(start=start, end=end)
 
     def refresh(self):
         raise NotImplementedError
@@ -63,10 +68,10 @@ class RasterView(LiveView):
     def _make_figure(self):
         # numeric columns only (population index through a colour mapper): they travel as
         # binary buffers, and a few thousand squares draw fast even without a GPU
-        self._src = ColumnDataSource(dict(t=np.zeros(0), y=np.zeros(0, np.int64), pop=np.zeros(0, np.int64)))
+        self._src = ColumnDataSource(dict(t=np.zeros(0, np.float32), y=np.zeros(0, np.int32), pop=np.zeros(0, np.uint8)))
         self._mapper = LinearColorMapper(palette=list(COLORS), low=-0.5, high=len(COLORS) - 0.5)
         fig = figure(height=300, sizing_mode="stretch_width", title="Spike raster", x_axis_label="time (ms)", y_axis_label="neuron",
-                     x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
+                     x_range=self.x_range, tools="pan,wheel_zoom,reset,save")
         fig.scatter("t", "y", source=self._src, size=2, marker="square", line_color=None,
                     fill_color={"field": "pop", "transform": self._mapper})
         return fig
@@ -80,7 +85,9 @@ class RasterView(LiveView):
             keep = ids % stride == 0
             steps, ids = steps[keep], ids[keep]
         _, pop_idx = net.population_of(ids)
-        self._src.data = dict(t=(steps + 1) * net.dt, y=ids, pop=pop_idx % len(COLORS))
+        # 32-bit times and ids, 8-bit colours: a third of the bytes of the default types
+        self._src.data = dict(t=((steps + 1) * net.dt).astype(np.float32), y=ids.astype(np.int32),
+                              pop=(pop_idx % len(COLORS)).astype(np.uint8))
         self._fig.title.text = "Spike raster" + (f" (every {stride}th neuron)" if stride > 1 else "")
         self._fig.y_range.start, self._fig.y_range.end = 0, net.n_neurons
         self._x_range()
@@ -92,7 +99,7 @@ class RateView(LiveView):
     def _make_figure(self):
         self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
         fig = figure(height=220, sizing_mode="stretch_width", title="Population rates", x_axis_label="time (ms)",
-                     y_axis_label="rate (spikes/s)", x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
+                     y_axis_label="rate (spikes/s)", x_range=self.x_range, tools="pan,wheel_zoom,reset,save")
         fig.multi_line("xs", "ys", source=self._src, color="color", legend_field="name", line_width=1.5)
         fig.legend.location = "top_left"
         return fig
@@ -125,7 +132,7 @@ class MembraneView(LiveView):
     def _make_figure(self):
         self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], name=[]))
         fig = figure(height=220, sizing_mode="stretch_width", title="Membrane potential", x_axis_label="time (ms)", y_axis_label="V_m (mV)",
-                     x_range=Range1d(0, self.window_ms), tools="pan,wheel_zoom,reset,save")
+                     x_range=self.x_range, tools="pan,wheel_zoom,reset,save")
         fig.multi_line("xs", "ys", source=self._src, color="color", line_width=1)
         return fig
 
