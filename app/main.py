@@ -16,7 +16,7 @@ from widgets.controls import Controls
 from widgets.diagram import DiagramView
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
-from widgets.plots import MembraneView, RasterView, RateView, TopoMapView
+from widgets.plots import MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
 from widgets.state import RUNNER, SimulationState
 from widgets.weights import WeightsPanel
@@ -52,9 +52,9 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None):
             controls.refresh()
             if shown.get("at") != (state.t, state.version):
                 shown["at"] = (state.t, state.version)
-                for v in views:
-                    v.refresh()
-                topo.refresh()
+                snap = snapshot(state, max(v.window_ms for v in views + [topo]))  # one read for all
+                for v in views + [topo]:
+                    v.refresh(snap)
             scans.refresh()
 
     activity = pn.Column(*views, topo, sizing_mode="stretch_width")

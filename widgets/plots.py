@@ -4,6 +4,8 @@ Bokeh ColumnDataSource and replaces its data on ``refresh()``; the raster is dec
 so the browser never receives more than ``max_points`` points."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import panel as pn
 import param
@@ -20,12 +22,33 @@ def _pop_colors(spec):
     return {name: COLORS[i % len(COLORS)] for i, name in enumerate(spec.populations)}
 
 
-def recent_spikes(state: SimulationState, window_ms: float):
-    """(simulation, steps, global ids) of the spikes in the last ``window_ms``."""
+@dataclass(frozen=True)
+class Snapshot:
+    """What the live views draw, read from the simulation in one go: the spikes and
+    membrane samples of the last ``window_ms``."""
+
+    sim: object
+    t: float
+    steps: np.ndarray
+    ids: np.ndarray
+    vm_times: np.ndarray
+    vm: np.ndarray
+
+    def spikes_since(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
+        """(steps, global ids) of the spikes stamped after ``t_from`` ms (within the window)."""
+        a = np.searchsorted(self.steps, int(np.floor(t_from / self.sim.network.dt)))
+        return self.steps[a:], self.ids[a:]
+
+
+def snapshot(state: SimulationState, window_ms: float) -> Snapshot:
+    """One read under the state's lock: each read makes the simulation wait, so the app
+    takes one per refresh and hands it to all its views."""
     with state.locked():
         sim = state.sim
-        steps, ids = sim.spike_record.window(sim.t - window_ms)
-    return sim, steps, ids
+        t = sim.t
+        steps, ids = sim.spike_record.window(t - window_ms)
+        vm_times, vm = sim.voltages.window(t - window_ms)
+    return Snapshot(sim, t, steps, ids, vm_times, vm)
 
 
 class LiveView(pn.viewable.Viewer):
@@ -49,16 +72,16 @@ class LiveView(pn.viewable.Viewer):
     def _make_figure(self):
         raise NotImplementedError
 
-    def _recent_spikes(self, window_ms):
-        return recent_spikes(self.state, window_ms)
+    def _snapshot(self, snap):
+        return snap if snap is not None else snapshot(self.state, self.window_ms)
 
-    def _x_range(self):
-        t = self.state.sim.t
+    def _x_range(self, t):
         start, end = max(0.0, t - self.window_ms), max(t, self.window_ms * 0.05)
         if (self.x_range.start, self.x_range.end) != (start, end):  # a shared range changes once
             self.x_range.update(start=start, end=end)
 
-    def refresh(self):
+    def refresh(self, snap: Snapshot | None = None):
+        """Redraw from ``snap`` (taken over at least ``window_ms``), or from a fresh read."""
         raise NotImplementedError
 
 
@@ -76,9 +99,10 @@ class RasterView(LiveView):
                     fill_color={"field": "pop", "transform": self._mapper})
         return fig
 
-    def refresh(self):
-        sim, steps, ids = self._recent_spikes(self.window_ms)
-        net = sim.network
+    def refresh(self, snap=None):
+        snap = self._snapshot(snap)
+        sim, net = snap.sim, snap.sim.network
+        steps, ids = snap.spikes_since(snap.t - self.window_ms)
         stride = 1
         if ids.size > self.max_points:  # keep whole rows: every stride-th neuron
             stride = int(np.ceil(ids.size / self.max_points))
@@ -90,7 +114,7 @@ class RasterView(LiveView):
                               pop=(pop_idx % len(COLORS)).astype(np.uint8))
         self._fig.title.text = "Spike raster" + (f" (every {stride}th neuron)" if stride > 1 else "")
         self._fig.y_range.start, self._fig.y_range.end = 0, net.n_neurons
-        self._x_range()
+        self._x_range(snap.t)
 
 
 class RateView(LiveView):
@@ -104,9 +128,10 @@ class RateView(LiveView):
         fig.legend.location = "top_left"
         return fig
 
-    def refresh(self):
-        sim, steps, ids = self._recent_spikes(self.window_ms)
-        t1 = sim.t
+    def refresh(self, snap=None):
+        snap = self._snapshot(snap)
+        sim, t1 = snap.sim, snap.t
+        steps, ids = snap.spikes_since(t1 - self.window_ms)
         t0 = max(0.0, t1 - self.window_ms)
         net = sim.network
         edges = np.arange(t0, t1 + self.bin_ms, self.bin_ms)
@@ -125,7 +150,7 @@ class RateView(LiveView):
                 cs.append(colors[name])
                 ns.append(name)
         self._src.data = dict(xs=xs, ys=ys, color=cs, name=ns)
-        self._x_range()
+        self._x_range(t1)
 
 
 class MembraneView(LiveView):
@@ -136,18 +161,18 @@ class MembraneView(LiveView):
         fig.multi_line("xs", "ys", source=self._src, color="color", line_width=1)
         return fig
 
-    def refresh(self):
-        state = self.state
-        with state.locked():
-            sim = state.sim
-            times, v = sim.voltages.window(sim.t - self.window_ms)
+    def refresh(self, snap=None):
+        snap = self._snapshot(snap)
+        sim = snap.sim
+        keep = snap.vm_times > snap.t - self.window_ms
+        times, v = snap.vm_times[keep], snap.vm[keep]
         rec = sim.voltages
         names, pop_idx = sim.network.population_of(rec.index)
         colors = _pop_colors(sim.spec)
         self._src.data = dict(xs=[times] * v.shape[1], ys=[v[:, j] for j in range(v.shape[1])],
                               color=[colors[names[pop_idx[j]]] for j in range(v.shape[1])],
                               name=[names[pop_idx[j]] for j in range(v.shape[1])])
-        self._x_range()
+        self._x_range(snap.t)
 
 
 class TopoMapView(pn.viewable.Viewer):
@@ -172,7 +197,7 @@ class TopoMapView(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(self._pane, self._empty)
 
-    def refresh(self):
+    def refresh(self, snap: Snapshot | None = None):
         net = self.state.sim.network
         pos = net.connectome.positions
         spatial = [n for n, p in pos.items() if p is not None]
@@ -180,7 +205,9 @@ class TopoMapView(pn.viewable.Viewer):
         self._empty.visible = not spatial
         if not spatial:  # nothing to draw: do not read the spikes at all
             return
-        _, steps, ids = recent_spikes(self.state, self.window_ms)
+        if snap is None:
+            snap = snapshot(self.state, self.window_ms)
+        steps, ids = snap.spikes_since(snap.t - self.window_ms)
         counts = np.bincount(ids, minlength=net.n_neurons)
         xs, ys, rs, ms = [], [], [], []
         markers = ["circle", "triangle", "square", "diamond"]
