@@ -22,7 +22,7 @@ from widgets.state import RUNNER, SimulationState
 from widgets.weights import WeightsPanel
 
 DEFAULT_MODEL = Path(__file__).with_name("default_model.yaml")
-REFRESH_MS = 150  # plots and status more than 5 times a second
+REFRESH_MS = 170  # plots and status about 5.8 times a second (measured: docs/benchmarks.md)
 
 CSS = """
 .status-line { font-family: monospace; font-size: 15px; }
