@@ -8,8 +8,9 @@ Chromium (Playwright) and, for each of ``--rounds`` rounds:
 2. presses Pause and runs the CLI on the same spec (`spikescope run SPEC --json`, all
    cores, its simulate phase only), then presses Run again.
 
-Alternating the two cancels the drift of a shared machine's speed over minutes; the
-ratio is taken per round, and the median of the rounds is reported.
+A first run of 10 s is not measured (warm-up). Alternating app and CLI cancels the drift
+of a shared machine's speed over minutes; the ratio is taken per round, and the median
+and minimum of the rounds are reported.
 
     python benchmarks/app_live_speed.py [--rounds 3] [--seconds 8] [--threads N]
 
@@ -43,6 +44,7 @@ COUNT_PLOT_UPDATES = """() => { window.__plots = [];
             m.properties.data.change.connect(() => window.__plots[k]++);
         } } }"""
 READ_COUNTS = "() => window.__plots.slice()"
+WARMUP_S = 10.0
 
 
 def cli_speed(t_sim=3000.0, threads=None):
@@ -71,6 +73,9 @@ def measure(rounds, seconds, threads=None, cli_threads=None):
         status.wait_for(timeout=120_000)
         page.evaluate(COUNT_PLOT_UPDATES)
         run, pause = page.get_by_role("button", name="Run"), page.get_by_role("button", name="Pause")
+        run.click()  # warm-up, not measured: the page's JavaScript is compiled and the chunk size
+        time.sleep(WARMUP_S)  # adapts (the first seconds run up to a third slower)
+        pause.click()
         for r in range(rounds):
             run.click()
             time.sleep(2.0)  # settle: chunk size adapts, plots reach their steady size
