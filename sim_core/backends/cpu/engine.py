@@ -9,6 +9,7 @@ from ...engine.network import Network
 from . import kernels
 
 MAX_BATCH = 16  # steps per parallel region at most
+SCRATCH_ENTRIES = 8_000_000  # spike scratch per batch (neurons x steps, int64): ~64 MB at most
 
 
 class CpuBackend:
@@ -106,7 +107,7 @@ class CpuBackend:
         # spike never arrives within the batch that emits it; capped to bound the scratch
         dmin = min([c.delay if c.delays is None else int(c.delays.min(initial=MAX_BATCH)) for c in deliv]
                    + [MAX_BATCH])
-        self.batch = max(1, int(dmin))
+        self.batch = max(1, min(int(dmin), SCRATCH_ENTRIES // max(net.n_neurons, 1)))
 
     def set_weight(self, projection: int, weight: float) -> None:
         """Change a one-valued projection weight in place (no rebuild). Device drives
