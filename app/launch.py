@@ -1,5 +1,6 @@
-"""Start `spikescope serve` in a subprocess on a free port and wait until it answers; for
-the browser tests, the live-speed benchmark and the screenshot script."""
+"""Start `spikescope serve` in a subprocess on a free port and wait until it answers, and
+count the live plots' updates in the page; for the browser tests, the live-speed benchmark
+and the screenshot script."""
 from __future__ import annotations
 
 import socket
@@ -49,3 +50,15 @@ def running_app(backend: str = "cpu", threads: int | None = None, timeout: float
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+# Count, in the page, how often each live plot's data arrives (BokehJS: a change of the
+# ColumnDataSource's `data`): raster (t, y, pop), rates and membrane traces (xs, ys, ...).
+COUNT_PLOT_UPDATES = """() => { window.__plots = [];
+    for (const m of window.Bokeh.documents[0].all_models) {
+        if (m.constructor.__name__ !== 'ColumnDataSource') continue;
+        const cols = Object.keys(m.data).join(',');
+        if (cols === 't,y,pop' || cols === 'xs,ys,color,name') {
+            const k = window.__plots.push(0) - 1;
+            m.properties.data.change.connect(() => window.__plots[k]++);
+        } } }"""
+READ_PLOT_UPDATES = "() => window.__plots.slice()"

@@ -33,17 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 SPEC = ROOT / "app" / "default_model.yaml"
 STATUS = re.compile(r"t = ([\d.,]+) ms")
-# Count, in the page, how often each live plot's data arrives (BokehJS: a change of the
-# ColumnDataSource's `data`): raster (t, y, pop), rates and membrane traces (xs, ys, ...).
-COUNT_PLOT_UPDATES = """() => { window.__plots = [];
-    for (const m of window.Bokeh.documents[0].all_models) {
-        if (m.constructor.__name__ !== 'ColumnDataSource') continue;
-        const cols = Object.keys(m.data).join(',');
-        if (cols === 't,y,pop' || cols === 'xs,ys,color,name') {
-            const k = window.__plots.push(0) - 1;
-            m.properties.data.change.connect(() => window.__plots[k]++);
-        } } }"""
-READ_COUNTS = "() => window.__plots.slice()"
 WARMUP_S = 10.0
 
 
@@ -63,7 +52,7 @@ def _t(status):
 def measure(rounds, seconds, threads=None, cli_threads=None):
     from playwright.sync_api import sync_playwright
 
-    from app.launch import CHROMIUM_ARGS, running_app
+    from app.launch import CHROMIUM_ARGS, COUNT_PLOT_UPDATES, READ_PLOT_UPDATES, running_app
     out = []
     with running_app(backend="cpu", threads=threads) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
@@ -79,9 +68,9 @@ def measure(rounds, seconds, threads=None, cli_threads=None):
         for r in range(rounds):
             run.click()
             time.sleep(2.0)  # settle: chunk size adapts, plots reach their steady size
-            t0, u0, w0 = _t(status), page.evaluate(READ_COUNTS), time.perf_counter()
+            t0, u0, w0 = _t(status), page.evaluate(READ_PLOT_UPDATES), time.perf_counter()
             time.sleep(seconds)
-            t1, u1, w1 = _t(status), page.evaluate(READ_COUNTS), time.perf_counter()
+            t1, u1, w1 = _t(status), page.evaluate(READ_PLOT_UPDATES), time.perf_counter()
             pause.click()
             app = (t1 - t0) / (w1 - w0)
             # the slowest of the three live plots (raster, rates, membrane) sets the figure

@@ -107,3 +107,25 @@ def test_two_sessions_are_independent(server, browser):
     a.get_by_role("button", name="Pause").click()
     a.close()
     b.close()
+
+
+def test_plots_update_while_running_and_an_idle_page_sends_nothing(server, browser):
+    """The three live plots get new data several times a second while running; paused,
+    the server sends them nothing (an idle page must not keep the CPU busy)."""
+    from app.launch import COUNT_PLOT_UPDATES, READ_PLOT_UPDATES
+    page = _open(browser, server)
+    page.evaluate(COUNT_PLOT_UPDATES)
+    assert len(page.evaluate(READ_PLOT_UPDATES)) == 3  # raster, rates, membrane
+    page.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(page)[0] > 50)
+    c0, w0 = page.evaluate(READ_PLOT_UPDATES), time.time()
+    time.sleep(3.0)
+    c1, w1 = page.evaluate(READ_PLOT_UPDATES), time.time()
+    # ~5.8/s on an idle 2-core machine (benchmarks/app_live_speed.py); lenient under CI load
+    assert min(b - a for a, b in zip(c0, c1)) / (w1 - w0) > 2.5, (c0, c1)
+    page.get_by_role("button", name="Pause").click()
+    time.sleep(1.0)
+    c2 = page.evaluate(READ_PLOT_UPDATES)
+    time.sleep(2.0)
+    assert page.evaluate(READ_PLOT_UPDATES) == c2
+    page.close()

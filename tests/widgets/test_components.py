@@ -145,4 +145,13 @@ def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch)
     assert len(rates) == 4
     assert rates["12000 / 90.0"] > rates["6000 / 60.0"]  # more drive, more spikes
     assert len(view.runs.object) == 4 and set(view.runs.object["status"]) == {"complete"}
+    # a second scan of the same size: the heatmap must show it (it redraws only on news)
+    view.param1.value = "inputs.bg.params.rate=7000,9000"
+    view.t_sim.value = 50.0
+    view.start()
+    deadline = time.time() + 240
+    while (view._running or len(view._points) < 4) and time.time() < deadline:
+        time.sleep(0.5)
+    view.refresh()
+    assert sorted(set(view._src.data["x"])) == ["7000", "9000"]
     st.close()
