@@ -9,7 +9,7 @@ from ...engine.network import Network
 from . import kernels
 
 MAX_BATCH = 16  # steps per parallel region at most
-SCRATCH_ENTRIES = 8_000_000  # spike scratch per batch (neurons x steps, int64): ~64 MB at most
+SCRATCH_ENTRIES = 8_000_000  # neurons x batch steps: three int64 arrays of spikes, ~192 MB at most
 
 
 class CpuBackend:
