@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import panel as pn
-from bokeh.models import Range1d
 
 from sim_core.spec import load
 from widgets.controls import Controls
@@ -35,8 +34,8 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None):
     pn.extension(raw_css=[CSS], notifications=False)
     state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend, threads=threads)
     controls = Controls(state=state)
-    time_axis = Range1d(0, 500.0)  # one time window for the three plots: one change per refresh
-    views = [cls(state=state, x_range=time_axis) for cls in (RasterView, RateView, MembraneView)]
+    raster = RasterView(state=state)  # its time axis serves all three plots: one change per refresh
+    views = [raster] + [cls(state=state, x_range=raster.x_range) for cls in (RateView, MembraneView)]
     topo = TopoMapView(state=state)
     diagram = DiagramView(state=state)
     weights = WeightsPanel(state=state)

@@ -118,9 +118,18 @@ def test_weights_panel_previews_discretization_and_applies_it():
     st.close()
 
 
+def _scan_to_end(view, n_points, timeout=240.0):
+    """Start the view's scan, wait until its ``n_points`` are in, refresh the view."""
+    import time
+    view.start()
+    deadline = time.time() + timeout
+    while (view._running or len(view._points) < n_points) and time.time() < deadline:
+        time.sleep(0.5)
+    view.refresh()
+
+
 def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch):
     """A 2x2 scan from the app's scan view on a 2-worker LocalCluster."""
-    import time
     from widgets.scan import ScanView
     monkeypatch.setenv("SPIKESCOPE_HOME", str(tmp_path))
     spec = from_dict({"format": "spikescope/1", "name": "scan", "seed": 3, "populations": {
@@ -135,11 +144,7 @@ def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch)
     view.param1.value = "inputs.bg.params.rate=6000,12000"
     view.param2.value = "projections[0].synapse.weight=60.0,90.0"
     view.t_sim.value = 200.0
-    view.start()
-    deadline = time.time() + 240
-    while (view._running or len(view._points) < 4) and time.time() < deadline:
-        time.sleep(0.5)
-    view.refresh()
+    _scan_to_end(view, 4)
     assert not view.error.visible, view.error.object
     rates = dict(zip(view._src.data["label"], view._src.data["rate"]))
     assert len(rates) == 4
@@ -148,10 +153,6 @@ def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch)
     # a second scan of the same size: the heatmap must show it (it redraws only on news)
     view.param1.value = "inputs.bg.params.rate=7000,9000"
     view.t_sim.value = 50.0
-    view.start()
-    deadline = time.time() + 240
-    while (view._running or len(view._points) < 4) and time.time() < deadline:
-        time.sleep(0.5)
-    view.refresh()
+    _scan_to_end(view, 4)
     assert sorted(set(view._src.data["x"])) == ["7000", "9000"]
     st.close()
