@@ -13,7 +13,7 @@ from bokeh.plotting import figure
 
 from sim_core.analysis.discretize import discretize
 from sim_core.connectivity.values import draw_array
-from sim_core.engine import streams
+from sim_core.random import streams
 from sim_core.errors import SpikeScopeError
 from sim_core.spec import from_dict, to_plain
 

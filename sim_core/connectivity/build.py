@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..analysis.discretize import discretize
-from ..engine import streams
+from ..random import streams
 from ..errors import CapacityError
 from ..spec.model import LinearDelay, NetworkSpec
-from ..backends.cpu import connect_kernels as ck
+from . import kernels as ck
 from .positions import positions
 from .rules import connect, expected_synapses
 from .values import draw_array

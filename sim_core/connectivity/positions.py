@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import streams
+from ..random import streams
 from ..spec.model import Population
 from .values import draw_array
 from ..spec.model import Uniform

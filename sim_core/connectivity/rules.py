@@ -8,7 +8,7 @@ import math
 import numpy as np
 import numba
 
-from ..backends.cpu import connect_kernels as ck
+from . import kernels as ck
 from ..spec.model import (AllToAll, ExponentialP, FixedIndegree, FixedOutdegree,
                           FixedTotalNumber, GaussianP, OneToOne, PairwiseBernoulli)
 

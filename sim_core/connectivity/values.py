@@ -5,8 +5,8 @@ import math
 
 import numpy as np
 
-from ..backends.cpu import connect_kernels as ck
-from ..backends.cpu import rng
+from . import kernels as ck
+from ..random import philox as rng
 from ..errors import SpecError
 from ..spec.model import Exponential, Lognormal, Normal, Uniform
 

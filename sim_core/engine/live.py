@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec.model import NetworkSpec
-from . import layout as L
-from .neurons import fill_population, population_params
+from ..network import layout as L
+from ..network.neurons import fill_population, population_params
 
 
 def _structure(spec: NetworkSpec):

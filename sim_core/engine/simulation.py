@@ -13,7 +13,7 @@ import numpy as np
 from ..backends import make_backend, resolve
 from ..errors import SpikeScopeError
 from ..spec.model import NetworkSpec
-from .network import build_network
+from ..network.network import build_network
 from .recording import SpikeRecord, VoltageRecord
 from .timers import PhaseTimers
 

@@ -95,7 +95,7 @@ def _node_table(group, n: int, type_id: int):
 
 
 def _write_neurons(root, spec, seed, connectome):
-    from ..engine.neurons import initial_v, population_params
+    from ..network.neurons import initial_v, population_params
     rows = ["node_type_id model_type model_template dynamics_params population"]
     with _new_file(root / NETWORK / "nodes.h5") as f:
         for k, (name, pop) in enumerate(spec.populations.items()):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ...engine import layout as L
-from ...engine.network import Network
+from ...network import layout as L
+from ...network.network import Network
 from . import kernels
 
 MAX_BATCH = 16  # steps per parallel region at most

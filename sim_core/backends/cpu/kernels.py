@@ -9,9 +9,9 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rng import SMALL_MEAN, poisson, poisson_inversion, uniform4
+from ...random.philox import SMALL_MEAN, poisson, poisson_inversion, uniform4
 
-from ...engine.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
+from ...network.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
                               P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
                               PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, TAU_M, THETA, V, VMIN, VRESET)
 

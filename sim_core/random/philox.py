@@ -2,7 +2,7 @@
 
 Every draw is a pure function of (seed, stream, entity, counter, sub): results do not
 depend on thread count or order, and any device can regenerate them. ``stream`` says
-what the numbers are for (see ``sim_core.engine.streams``), ``entity`` is e.g. a neuron
+what the numbers are for (see ``sim_core.random.streams``), ``entity`` is e.g. a neuron
 or a connectivity row, ``counter`` e.g. a time step or a draw index, ``sub`` a retry.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .rng import draw, uniform2
+from ..random.philox import draw, uniform2
 
 
 @njit(cache=True)

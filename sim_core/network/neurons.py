@@ -11,7 +11,7 @@ from ..spec.declarations import NEURON_MODELS
 from ..spec.model import NetworkSpec
 from . import layout as L
 from . import propagators as prop
-from . import streams
+from ..random import streams
 
 
 def population_params(spec: NetworkSpec, name: str, pop_index: int, seed: int) -> dict[str, np.ndarray]:

@@ -15,7 +15,7 @@ import numpy as np
 from ..connectivity.build import Connectome, build_connectome
 from ..spec.model import NetworkSpec
 from . import layout as L
-from . import streams
+from ..random import streams
 from .neurons import fill_population, initial_v, population_params
 
 NEVER = np.iinfo(np.int64).max // 4
