@@ -1,13 +1,11 @@
 """Changes to a running simulation that need no rebuild: neuron parameters, input rates
-and amplitudes, and one-valued projection weights are written into the backend's arrays
-in place. Anything structural (sizes, rules, delays, new nodes) needs a rebuild."""
+and amplitudes, and one-valued projection weights go to the backend through its
+live-edit methods (``backends.protocol``). Anything structural (sizes, rules, delays, new
+nodes) needs a rebuild."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..spec.model import NetworkSpec
-from ..network import layout as L
-from ..network.neurons import fill_population, population_params
+from ..network.neurons import fill_population, initial_v, population_params
 
 
 def _structure(spec: NetworkSpec):
@@ -29,31 +27,29 @@ def can_apply_live(old: NetworkSpec, new: NetworkSpec) -> bool:
 
 
 def apply_live(sim, new: NetworkSpec) -> None:
-    """Write the parameter changes of ``new`` into ``sim`` (call only if can_apply_live).
-    As in NEST, changing E_L keeps the absolute membrane potential."""
+    """Apply the parameter changes of ``new`` to ``sim`` (call only if can_apply_live),
+    through the backend's live-edit methods. As in NEST, changing E_L keeps the absolute
+    membrane potential; the initial V (what Reset returns to) is that of a fresh build."""
     net, backend = sim.network, sim.backend
     old = sim.spec
     for k, (name, pop) in enumerate(new.populations.items()):
         if pop.params == old.populations[name].params:
             continue
         a, b = net.pop_start[name], net.pop_start[name] + pop.size
-        e_l_old = net.params[a:b, L.EL].copy()
+        params = net.params[a:b].copy()
         prm = population_params(new, name, k, sim.seed)
-        net.refr_counts[a:b] = fill_population(net.params[a:b], pop.model, prm, net.dt)
-        backend.S[a:b, L.V] -= net.params[a:b, L.EL] - e_l_old
+        refr = fill_population(params, pop.model, prm, net.dt)
+        backend.set_neuron_params(a, b, params, refr, initial_v(new, name, k, sim.seed, prm["E_L"]))
     for i, (p_old, p_new) in enumerate(zip(old.projections, new.projections)):
-        if p_old.synapse.weight == p_new.synapse.weight:
-            continue
-        conn = net.connectome.connections[i]
-        conn.weight = p_new.synapse.weight
-        backend.set_weight(i, conn.weight)
-    _update_drives(sim, new)
+        if p_old.synapse.weight != p_new.synapse.weight and isinstance(p_new.synapse.weight, float):
+            backend.set_weight(i, p_new.synapse.weight)
+    backend.set_drives(*_drive_values(net, new))
     sim.spec = new
 
 
-def _update_drives(sim, new):
+def _drive_values(net, new):
     """Poisson entries carry rate * dt and the weight; DC entries amplitude * weight."""
-    net = sim.network
+    pz_value, pz_weight, dc_value = net.poisson.value.copy(), net.poisson.weight.copy(), net.dc.value.copy()
     for c in net.connectome.connections:
         inp = new.inputs.get(c.source)
         if inp is None or inp.model not in ("poisson_generator", "dc_generator"):
@@ -61,11 +57,9 @@ def _update_drives(sim, new):
         w = new.projections[c.index].synapse.weight
         if inp.model == "poisson_generator":
             sel = net.poisson.conn == c.index
-            net.poisson.value[sel] = (inp.params.get("rate") or 0.0) * net.dt / 1000.0
+            pz_value[sel] = (inp.params.get("rate") or 0.0) * net.dt / 1000.0
             if isinstance(w, float):
-                net.poisson.weight[sel] = w
-        else:
-            sel = net.dc.conn == c.index
-            if isinstance(w, float):
-                net.dc.value[sel] = (inp.params.get("amplitude") or 0.0) * w
-    sim.backend.pz_exp_neg[:] = np.exp(-net.poisson.value)
+                pz_weight[sel] = w
+        elif isinstance(w, float):
+            dc_value[net.dc.conn == c.index] = (inp.params.get("amplitude") or 0.0) * w
+    return pz_value, pz_weight, dc_value

@@ -11,6 +11,7 @@ import sys
 import numpy as np
 
 from ..backends import make_backend, resolve
+from ..backends.protocol import Outputs
 from ..errors import SpikeScopeError
 from ..spec.model import NetworkSpec
 from ..network.network import build_network
@@ -96,8 +97,8 @@ class Simulation:
 
     def _advance(self, n: int) -> int:
         v = self.voltages
-        done = self.backend.advance(self.steps_done, n, self._out_step, self._out_id, self._out_n,
-                                    v.index, v.every, v.buf, v.n)
+        out = Outputs(self._out_step, self._out_id, self._out_n, v.index, v.every, v.buf, v.n)
+        done = self.backend.advance(self.steps_done, n, out)
         self.steps_done += done
         with self.timers.phase("record"):
             m = int(self._out_n[0])

@@ -61,3 +61,26 @@ def test_windowed_queries_match_full_record():
     n_e_after = np.sum(t_all > 120.0)
     assert np.all((steps + 1) * 0.1 > 120.0 - 1e-9)
     assert np.sum(ids < 200) == n_e_after
+
+
+def test_live_e_l_then_reset_equals_a_fresh_build():
+    """E_L changed live, then Reset: the initial V_m (unset: the model default, whatever
+    E_L is) must be the fresh build's. Before the backend protocol, v0 kept the old E_L."""
+    data = to_plain(_spec(i_e=300.0))
+    old = from_dict(data)
+    data["populations"]["E"]["params"]["E_L"] = -60.0
+    new = from_dict(data)
+    assert can_apply_live(old, new)
+    live = Simulation(old)
+    live.run(30.0)
+    v_before = live.backend.membrane_potential().copy()
+    apply_live(live, new)
+    assert np.array_equal(live.backend.membrane_potential(), v_before)  # NEST keeps V_m
+    live.reset()
+    fresh = Simulation(new)
+    assert np.array_equal(live.backend.membrane_potential(), fresh.backend.membrane_potential())
+    live.run(60.0)
+    fresh.run(60.0)
+    a, b = live.spikes("E"), fresh.spikes("E")
+    assert len(a[0]) > 0
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])

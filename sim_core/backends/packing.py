@@ -1,0 +1,130 @@
+"""Device-independent preparation of a ``Network`` for the kernels: projections packed
+into one set of flat arrays (CSR rows by source, per-projection offsets), drives and
+neurons grouped as named structures. Both backends load these (the GPU copies them to
+device memory), so the layout is decided once.
+
+The structures are namedtuples of arrays: Numba and numba-cuda unpack them at compile
+time, so naming the arguments costs nothing at run time.
+"""
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..network.network import Network
+
+Neurons = namedtuple("Neurons", "mtype P S refr refr_counts")
+Drives = namedtuple("Drives", "pz_ptr pz_lam pz_elam pz_w pz_d pz_first pz_last pz_stream "
+                              "dc_ptr dc_amp dc_d dc_first dc_last")
+Synapses = namedtuple("Synapses", "group_of grp_ptr grp_proj pr_src0 pr_tgt0 pr_ntgt pr_iptr0 pr_syn0 "
+                                  "pr_wq pr_woff pr_coff pr_toff pr_d pr_doff pr_single indptr syn_tgt "
+                                  "syn_w syn_code w_table_q syn_d")
+
+# Field indices. Kernels index the structures with these constants, never by attribute:
+# inside Numba's parallel loops (prange) writes through a namedtuple attribute are lost
+# (numba 0.68: a test neuron never reset after crossing threshold), constant indices work.
+(NR_MTYPE, NR_P, NR_S, NR_REFR, NR_REFR_COUNTS) = range(5)
+(PZ_PTR, PZ_LAM, PZ_ELAM, PZ_W, PZ_D, PZ_FIRST, PZ_LAST, PZ_STREAM,
+ DC_PTR, DC_AMP, DC_D, DC_FIRST, DC_LAST) = range(13)
+(SY_GROUP_OF, SY_GRP_PTR, SY_GRP_PROJ, SY_PR_SRC0, SY_PR_TGT0, SY_PR_NTGT, SY_PR_IPTR0, SY_PR_SYN0,
+ SY_PR_WQ, SY_PR_WOFF, SY_PR_COFF, SY_PR_TOFF, SY_PR_D, SY_PR_DOFF, SY_PR_SINGLE, SY_INDPTR,
+ SY_SYN_TGT, SY_SYN_W, SY_SYN_CODE, SY_W_TABLE_Q, SY_SYN_D) = range(21)
+
+MAX_UINT16_TARGETS = 1 << 16  # targets are indices within the target population
+
+
+def fixed_array(w: np.ndarray) -> np.ndarray:
+    """``step.to_fixed`` on an array (the same IEEE operations, so the same integers)."""
+    from .step import FIX_SCALE
+    return np.floor(np.asarray(w, np.float64) * FIX_SCALE + 0.5).astype(np.int64)
+
+
+@dataclass
+class Packed:
+    synapses: Synapses
+    slot_of: dict[int, int]  # projection index -> kernel slot (spike-delivered projections)
+    n_synapses: int
+    min_delay: int  # smallest spike delay in steps (NEST's min_delay), 16 at most
+
+    def nbytes(self) -> int:
+        """Synapse storage: targets, per-synapse weights or codes and their tables,
+        delays, row pointers."""
+        s = self.synapses
+        return s.syn_tgt.nbytes + s.syn_w.nbytes + s.syn_code.nbytes + s.w_table_q.nbytes + \
+            s.syn_d.nbytes + s.indptr.nbytes
+
+
+def drives(net: Network) -> Drives:
+    pz, dc = net.poisson, net.dc
+    return Drives(pz.ptr, pz.value, np.exp(-pz.value), pz.weight, pz.delay, pz.first, pz.last, pz.stream,
+                  dc.ptr, dc.value, dc.delay, dc.first, dc.last)
+
+
+def pack(net: Network, max_batch: int = 16) -> Packed:
+    """Every projection whose source spikes (a population or a spike generator) into
+    flat arrays; sources of one group (population/generator) find their projections
+    through ``grp_ptr``/``grp_proj``."""
+    spec = net.spec
+    groups = list(spec.populations) + list(net.input_src)
+    gidx = {g: i for i, g in enumerate(groups)}
+    group_of = np.empty(max(net.n_neurons + len(net.input_src), 1), np.int32)
+    for name, start in net.pop_start.items():
+        group_of[start:start + spec.populations[name].size] = gidx[name]
+    for name, sid in net.input_src.items():
+        group_of[sid] = gidx[name]
+    deliv = [c for c in net.connectome.connections
+             if c.source in spec.populations or c.source in net.input_src]
+    per_group = [[q for q, c in enumerate(deliv) if c.source == g] for g in groups]
+    grp_ptr = np.zeros(len(groups) + 1, np.int64)
+    grp_ptr[1:] = np.cumsum([len(p) for p in per_group])
+    grp_proj = np.array([q for p in per_group for q in p], np.int64)
+    m = len(deliv)
+    col = {k: np.zeros(m, np.int64) for k in
+           ("src0", "tgt0", "ntgt", "iptr0", "syn0", "woff", "doff", "d", "coff", "toff")}
+    pr_w = np.zeros(m)
+    pr_single = np.zeros(m, np.bool_)
+    indptrs, tgts, ws, ds, codes, tables = [], [], [], [], [], []
+    syn0 = iptr0 = woff = doff = coff = toff = 0
+    for q, c in enumerate(deliv):
+        col["src0"][q] = net.pop_start.get(c.source, net.input_src.get(c.source))
+        col["tgt0"][q] = net.pop_start[c.target]
+        col["ntgt"][q] = spec.populations[c.target].size
+        pr_single[q] = spec.populations[c.target].model == "iaf_psc_delta"
+        col["iptr0"][q], col["syn0"][q] = iptr0, syn0
+        indptrs.append(c.indptr + syn0)
+        tgts.append(c.targets)
+        pr_w[q], col["d"][q] = c.weight, c.delay
+        col["woff"][q] = -1 if c.weights is None else woff
+        col["doff"][q] = -1 if c.delays is None else doff
+        col["coff"][q] = -1 if c.weight_codes is None else coff
+        col["toff"][q] = toff
+        if c.weight_codes is not None:
+            codes.append(c.weight_codes)
+            tables.append(c.weight_table)
+            coff += c.weight_codes.shape[0]
+            toff += c.weight_table.shape[0]
+        if c.weights is not None:
+            ws.append(c.weights)
+            woff += c.weights.shape[0]
+        if c.delays is not None:
+            ds.append(c.delays)
+            doff += c.delays.shape[0]
+        syn0 += c.n_synapses
+        iptr0 += c.indptr.shape[0]
+    narrow = int(col["ntgt"].max(initial=0)) <= MAX_UINT16_TARGETS
+    syn_tgt = (np.concatenate(tgts) if tgts else np.zeros(0)).astype(np.uint16 if narrow else np.int32)
+    dmax = max([int(d.max(initial=0)) for d in ds] + [0])
+    syn_d = (np.concatenate(ds) if ds else np.zeros(0)).astype(np.uint8 if dmax < 256 else np.uint16)
+    table = np.concatenate(tables) if tables else np.zeros(0)
+    syn = Synapses(
+        group_of, grp_ptr, grp_proj, col["src0"], col["tgt0"], col["ntgt"], col["iptr0"], col["syn0"],
+        fixed_array(pr_w), col["woff"], col["coff"], col["toff"], col["d"], col["doff"], pr_single,
+        np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64), syn_tgt,
+        np.concatenate(ws).astype(np.float32) if ws else np.zeros(0, np.float32),
+        np.concatenate(codes).astype(np.uint8) if codes else np.zeros(0, np.uint8),
+        fixed_array(table), syn_d)
+    dmin = min([c.delay if c.delays is None else int(c.delays.min(initial=max_batch)) for c in deliv]
+               + [max_batch])
+    return Packed(syn, {c.index: q for q, c in enumerate(deliv)}, int(syn0), max(1, int(dmin)))

@@ -1,0 +1,171 @@
+"""The time step, written once: Numba functions that the CPU kernel calls compiled by
+``njit`` and the GPU kernels call compiled by numba-cuda (which compiles a ``@njit``
+function's source as a CUDA device function), so both backends run the same arithmetic.
+
+Synaptic input is summed in int64 fixed point (scale 2**FIX_BITS, round to nearest): an
+integer sum does not depend on the order of its terms, so the GPU's atomics, whatever the
+thread order, give the CPU's sums bit for bit. With 32 bits every weight is off by at
+most 2**-33 (pA or mV) and a slot converts back exactly while |sum| < 2**21 (two million
+pA). Everything else is per neuron, in NEST's order, in float64, on both devices.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from ..network.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
+                              P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
+                              PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, TAU_M, THETA, V, VMIN, VRESET)
+from .packing import (DC_AMP, DC_D, DC_FIRST, DC_LAST, DC_PTR, NR_MTYPE, NR_P, NR_REFR, NR_REFR_COUNTS,
+                      NR_S, PZ_D, PZ_ELAM, PZ_FIRST, PZ_LAM, PZ_LAST, PZ_PTR, PZ_STREAM, PZ_W, SY_PR_COFF,
+                      SY_PR_D, SY_PR_DOFF, SY_PR_SINGLE, SY_PR_SYN0, SY_PR_TOFF, SY_PR_WOFF, SY_PR_WQ,
+                      SY_SYN_CODE, SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q)
+from ..random.philox import SMALL_MEAN, poisson, poisson_inversion, uniform4
+
+FIX_BITS = 32
+FIX_SCALE = float(2 ** FIX_BITS)
+FIX_INV = 1.0 / FIX_SCALE
+
+
+@njit(cache=True, inline="always")
+def to_fixed(w):
+    """A weight (float64) as an int64 multiple of 2**-FIX_BITS, rounded to nearest
+    (the product by a power of two is exact, so both devices round the same value)."""
+    return np.int64(math.floor(w * FIX_SCALE + 0.5))
+
+
+@njit(cache=True, inline="always")
+def from_fixed(q):
+    return np.float64(q) * FIX_INV
+
+
+@njit(cache=True)
+def update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
+    """One step of neuron i; in_ex/in_in: weighted input arriving this step.
+    Returns True on a spike. Mirrors NEST's update() of each model line by line."""
+    if m == PSC_EXP:
+        if refr[i] == 0:
+            S[i, V] = (S[i, V] * P[i, P22] + S[i, I_EX] * P[i, P21EX] + S[i, I_IN] * P[i, P21IN]
+                       + (P[i, IE] + S[i, I0]) * P[i, P20])
+        else:
+            refr[i] -= 1
+        S[i, I_EX] *= P[i, P11EX]
+        S[i, I_IN] *= P[i, P11IN]
+        S[i, I_EX] += in_ex
+        S[i, I_IN] += in_in
+    elif m == PSC_ALPHA:
+        if refr[i] == 0:
+            y3 = (P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P31EX] * S[i, DI_EX] + P[i, P32EX] * S[i, I_EX]
+                  + P[i, P31IN] * S[i, DI_IN] + P[i, P32IN] * S[i, I_IN] + P[i, EXPM1] * S[i, V] + S[i, V])
+            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+        else:
+            refr[i] -= 1
+        S[i, I_EX] = P[i, P21EXA] * S[i, DI_EX] + P[i, P11EX] * S[i, I_EX]
+        S[i, DI_EX] *= P[i, P11EX]
+        S[i, DI_EX] += P[i, INIT_EX] * in_ex
+        S[i, I_IN] = P[i, P21INA] * S[i, DI_IN] + P[i, P11IN] * S[i, I_IN]
+        S[i, DI_IN] *= P[i, P11IN]
+        S[i, DI_IN] += P[i, INIT_IN] * in_in
+    else:  # delta: weights are voltage jumps, both signs in one buffer
+        x = in_ex + in_in
+        if refr[i] == 0:
+            y3 = P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P22] * S[i, V] + x
+            if P[i, REFR_INPUT] != 0.0 and S[i, REFR_BUF] != 0.0:
+                y3 += S[i, REFR_BUF]
+                S[i, REFR_BUF] = 0.0
+            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+        else:
+            if P[i, REFR_INPUT] != 0.0:
+                S[i, REFR_BUF] += x * math.exp(-refr[i] * h / P[i, TAU_M])
+            refr[i] -= 1
+    if S[i, V] >= P[i, THETA]:
+        refr[i] = refr_counts[i]
+        S[i, V] = P[i, VRESET]
+        return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def poisson_input(i, kk, seed, dr, in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3):
+    """Add neuron i's Poisson input at step kk (each poisson_generator connection draws its
+    own count, keyed on seed, connection and emission step). One Philox call serves four
+    consecutive connections at one step (lane j & 3); the caller carries that call's
+    result (c_key, c_e, c_st, u0..u3) from neuron to neuron, which the CPU uses (four
+    neurons with one connection each share a call) and a GPU thread simply restarts."""
+    for j in range(dr[PZ_PTR][i], dr[PZ_PTR][i + 1]):  # Poisson trains emitted d steps ago
+        e = kk - dr[PZ_D][j]
+        if dr[PZ_FIRST][j] <= e <= dr[PZ_LAST][j]:
+            lam = dr[PZ_LAM][j]
+            if lam < SMALL_MEAN:
+                if (j >> 2) != c_key or e != c_e or dr[PZ_STREAM][j] != c_st:
+                    c_key, c_e, c_st = j >> 2, e, dr[PZ_STREAM][j]
+                    u0, u1, u2, u3 = uniform4(seed, c_st, c_key, e)
+                lane = j & 3
+                u = u0 if lane == 0 else (u1 if lane == 1 else (u2 if lane == 2 else u3))
+                n = poisson_inversion(u, lam, dr[PZ_ELAM][j])
+            else:
+                n = poisson(lam, dr[PZ_ELAM][j], seed, dr[PZ_STREAM][j], j, e)
+            if n > 0:
+                x = n * dr[PZ_W][j]
+                if x > 0.0:
+                    in_ex += x
+                else:
+                    in_in += x
+    return in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3
+
+
+@njit(cache=True, inline="always")
+def dc_input(i, kk, dr):
+    """DC current for the step after kk (NEST reads it at the end of this one)."""
+    cur = 0.0
+    for j in range(dr[DC_PTR][i], dr[DC_PTR][i + 1]):
+        e = kk - dr[DC_D][j]
+        if dr[DC_FIRST][j] <= e <= dr[DC_LAST][j]:
+            cur += dr[DC_AMP][j]
+    return cur
+
+
+@njit(cache=True, inline="always")
+def neuron_step(i, kk, slot, seed, h, nr, dr, ring_ex, ring_in, c_key, c_e, c_st, u0, u1, u2, u3):
+    """Step kk of neuron i: read and clear its ring slot, add Poisson input, integrate,
+    then set the DC current for the next step. Returns (spiked, Poisson cache...)."""
+    in_ex = from_fixed(ring_ex[slot, i])
+    in_in = from_fixed(ring_in[slot, i])
+    ring_ex[slot, i] = 0
+    ring_in[slot, i] = 0
+    in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3 = poisson_input(
+        i, kk, seed, dr, in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3)
+    spiked = update_neuron(i, nr[NR_MTYPE][i], nr[NR_P], nr[NR_S], nr[NR_REFR], nr[NR_REFR_COUNTS], in_ex, in_in, h)
+    nr[NR_S][i, I0] = dc_input(i, kk, dr)
+    return spiked, c_key, c_e, c_st, u0, u1, u2, u3
+
+
+@njit(cache=True, inline="always")
+def synapse_weight(j, q, sy):
+    """Fixed-point weight of synapse j (global index) of projection slot q: the
+    projection's one value, a per-synapse float32, or a uint8 code into its table."""
+    if sy[SY_PR_WOFF][q] >= 0:
+        return to_fixed(np.float64(sy[SY_SYN_W][sy[SY_PR_WOFF][q] - sy[SY_PR_SYN0][q] + j]))
+    if sy[SY_PR_COFF][q] >= 0:
+        return sy[SY_W_TABLE_Q][sy[SY_PR_TOFF][q] + sy[SY_SYN_CODE][sy[SY_PR_COFF][q] - sy[SY_PR_SYN0][q] + j]]
+    return sy[SY_PR_WQ][q]
+
+
+@njit(cache=True, inline="always")
+def synapse_delay(j, q, sy):
+    if sy[SY_PR_DOFF][q] >= 0:
+        return np.int64(sy[SY_SYN_D][sy[SY_PR_DOFF][q] - sy[SY_PR_SYN0][q] + j])
+    return sy[SY_PR_D][q]
+
+
+@njit(cache=True, inline="always")
+def is_excitatory(wq, q, sy):
+    """Which buffer a weight goes to: delta neurons have one for both signs."""
+    return wq > 0 or sy[SY_PR_SINGLE][q]
+
+
+@njit(cache=True, inline="always")
+def voltage(i, nr):
+    return nr[NR_S][i, V] + nr[NR_P][i, EL]
