@@ -1,3 +1,4 @@
+import os
 import pathlib
 
 import pytest
@@ -20,3 +21,31 @@ def _registry_home(tmp_path_factory, monkeypatch):
     home = tmp_path_factory.mktemp("spikescope-home")
     monkeypatch.setenv("SPIKESCOPE_HOME", str(home))
     return home
+
+
+SIMULATOR = os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def _backends():
+    """cpu in the main test process (plus gpu where a real GPU is); gpu alone in the
+    process that runs the GPU kernels in Numba's CUDA simulator (`make test` starts it)."""
+    if SIMULATOR:
+        return ["gpu"]
+    from sim_core.backends import gpu_available
+    return ["cpu", "gpu"] if gpu_available() else ["cpu"]
+
+
+@pytest.fixture(params=_backends())
+def backend(request):
+    return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """In the simulator process only the tests that take the `backend` fixture run (small
+    networks; the simulator runs about 20 ms per step)."""
+    if not SIMULATOR:
+        return
+    skip = pytest.mark.skip(reason="CPU-only test: runs in the main test process")
+    for item in items:
+        if "backend" not in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)

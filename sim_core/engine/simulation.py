@@ -30,10 +30,12 @@ class Simulation:
     backend : 'cpu' | 'gpu' | 'auto'
     seed : int, optional; default the spec's seed. Same seed and backend: identical spikes.
     threads : int, optional; CPU threads (default: all cores).
+    backend_options : passed to the GPU backend (driver='auto'|'persistent'|'per_step',
+        blocks, block_threads).
     """
 
     def __init__(self, spec: NetworkSpec, backend: str = "cpu", seed: int | None = None,
-                 threads: int | None = None):
+                 threads: int | None = None, **backend_options):
         self.spec = spec
         self.seed = spec.seed if seed is None else int(seed)
         self.backend_name = resolve(backend)
@@ -41,7 +43,7 @@ class Simulation:
         with self.timers.phase("build"):
             self.network = build_network(spec, self.seed)
         with self.timers.phase("load"):
-            self.backend = make_backend(self.backend_name, self.network, threads=threads)
+            self.backend = make_backend(self.backend_name, self.network, threads=threads, **backend_options)
         net = self.network
         sizes = {n: p.size for n, p in spec.populations.items()}
         rec = list(spec.populations) if spec.recorders.spikes == "all" else list(spec.recorders.spikes)

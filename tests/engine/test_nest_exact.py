@@ -46,8 +46,8 @@ def nest_spikes(spec_dict, t_sim):
     return {k: (np.array(v[0]), np.array(v[1])) for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items()}
 
 
-def ours(spec_dict, t_sim):
-    sim = Simulation(from_dict({"format": "spikescope/1", "name": "x", **spec_dict}))
+def ours(spec_dict, t_sim, backend="cpu"):
+    sim = Simulation(from_dict({"format": "spikescope/1", "name": "x", **spec_dict}), backend=backend)
     sim.run(t_sim)
     return {n: sim.spikes(n) for n in spec_dict["populations"]}
 
@@ -96,30 +96,30 @@ W = {  # per model, in pA (mV for delta): sg->A, A->B, B->C, A->C, C->A (inhibit
 
 
 @pytest.mark.parametrize("model", ["iaf_psc_exp", "iaf_psc_alpha", "iaf_psc_delta"])
-def test_chain_identical_to_nest(model):
+def test_chain_identical_to_nest(model, backend):
     spec = _chain(model, {"tau_syn_ex": 1.5, "tau_syn_in": 3.0} if model != "iaf_psc_delta" else None)
-    a, b = ours(spec, 100.0), nest_spikes(spec, 100.0)
+    a, b = ours(spec, 100.0, backend), nest_spikes(spec, 100.0)
     assert sum(len(t) for t, _ in a.values()) > 10  # the network is active
     assert len(b["C"][0]) > 0
     assert_identical(a, b)
 
 
-def test_delta_refractory_input_identical_to_nest():
+def test_delta_refractory_input_identical_to_nest(backend):
     spec = _chain("iaf_psc_delta", {"refractory_input": True, "t_ref": 4.0})
-    assert_identical(ours(spec, 100.0), nest_spikes(spec, 100.0))
+    assert_identical(ours(spec, 100.0, backend), nest_spikes(spec, 100.0))
 
 
-def test_two_neurons_shared_spec_identical_to_nest():
+def test_two_neurons_shared_spec_identical_to_nest(backend):
     import yaml
     from conftest import SHARED_SPECS
     data = yaml.safe_load([p for p in SHARED_SPECS if p.stem == "two_neurons"][0].read_text())
     data.pop("format"), data.pop("name"), data.pop("description", None), data.pop("recorders", None)
-    a, b = ours(data, 60.0), nest_spikes(data, 60.0)
+    a, b = ours(data, 60.0, backend), nest_spikes(data, 60.0)
     assert len(a["post"][0]) >= 2
     assert_identical(a, b)
 
 
-def test_voltage_trace_matches_nest():
+def test_voltage_trace_matches_nest(backend):
     """Membrane potentials agree to the last bits (1e-12 mV), not only spike times."""
     runner = textwrap.dedent("""
         import json, nest
@@ -143,7 +143,7 @@ def test_voltage_trace_matches_nest():
             "inputs": {"sg": {"model": "spike_generator", "params": {"spike_times": [3.0, 3.5, 9.0, 9.1, 9.2]}}},
             "projections": [{"source": "sg", "target": "n", "rule": {"rule": "all_to_all"},
                              "synapse": {"weight": w, "delay": 1.2}}],
-            "recorders": {"voltmeter": {"populations": ["n"], "n": 1, "interval": 0.1}}}))
+            "recorders": {"voltmeter": {"populations": ["n"], "n": 1, "interval": 0.1}}}), backend=backend)
         sim.run(41.0)
         _, v = sim.voltages.data()
         r = np.array(ref[m])
@@ -151,11 +151,11 @@ def test_voltage_trace_matches_nest():
         assert np.max(np.abs(v[: len(r), 0] - r)) < 1e-12, m
 
 
-def test_unset_v_m_does_not_follow_e_l():
+def test_unset_v_m_does_not_follow_e_l(backend):
     """NEST keeps V_m at its default -70 mV when only E_L is changed (bug found in review:
     SpikeScope used to start such neurons at E_L)."""
     spec = {"dt": 0.1, "populations": {"A": {"model": "iaf_psc_exp", "size": 2,
                                              "params": {"E_L": 0.0, "V_reset": 0.0, "V_th": 20.0, "I_e": 600.0}}}}
-    a, b = ours(spec, 80.0), nest_spikes(spec, 80.0)
+    a, b = ours(spec, 80.0, backend), nest_spikes(spec, 80.0)
     assert len(a["A"][0]) > 0
     assert_identical(a, b)

@@ -1,0 +1,220 @@
+"""The GPU backend object: the packed network in device memory (CuPy on a GPU, NumPy in
+the simulator) and the drivers that launch the kernels of ``gpu.kernels``."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...errors import BackendError
+from ...network import layout as L
+from ...network.network import Network
+from .. import packing
+from ..protocol import Outputs
+from . import device
+
+DRIVERS = ("auto", "persistent", "per_step")
+MAX_LAUNCH_STEPS = 10_000  # steps per persistent launch: bounds the output buffers on the device
+
+
+class GpuBackend:
+    name = "gpu"
+
+    def __init__(self, net: Network, threads: int | None = None, driver: str = "auto",
+                 block_threads: int | None = None, blocks: int | None = None):
+        from numba import cuda
+        from . import kernels
+        if driver not in DRIVERS:
+            raise BackendError(f"gpu driver: '{driver}' is not valid; expected one of {', '.join(DRIVERS)}")
+        self.cuda, self.kernels = cuda, kernels
+        self.net = net
+        self.xp = device.array_module()
+        self.sim = device.simulator()
+        n = net.n_neurons
+        self.packed = packing.pack(net)
+        self.n_synapses = self.packed.n_synapses
+        self.fused = self.packed.min_delay >= 2
+        self.D = net.max_delay + 1
+        self.block_threads = block_threads or (32 if self.sim else 256)
+        self._host_neurons = packing.Neurons(net.model, net.params, None, None, net.refr_counts)
+        self.neurons = packing.Neurons(self._dev(net.model), self._dev(net.params), self._dev(np.zeros((n, L.N_STATE))),
+                                       self._dev(np.zeros(n, np.int32)), self._dev(net.refr_counts))
+        self.drives = packing.Drives(*(self._dev(a) for a in packing.drives(net)))
+        self.synapses = packing.Synapses(*(self._dev(a) for a in self.packed.synapses))
+        xp = self.xp
+        self.ring_ex = xp.zeros((self.D, n), np.int64)
+        self.ring_in = xp.zeros((self.D, n), np.int64)
+        self.spk = xp.zeros((3, max(n, 1)), np.int64)
+        self.spk_n = xp.zeros(3, np.int64)
+        self.sg_step = self._dev(net.sg_step)
+        self.sg_src = self._dev(net.sg_src)
+        self._io_cap = 0
+        self.driver = self._choose_driver(driver, blocks)
+        self.reset()
+
+    # ------------------------------------------------------------------ setup
+    def _dev(self, a):
+        a = np.ascontiguousarray(a)
+        return a.copy() if self.sim else self.xp.asarray(a)
+
+    def _kernel_arg(self, a):
+        """CuPy arrays wrapped once without a stream sync per launch (GPU-NOTES)."""
+        if self.sim:
+            return a
+        return self.cuda.as_cuda_array(a, sync=False) if hasattr(a, "__cuda_array_interface__") else a
+
+    def _choose_driver(self, driver, blocks):
+        """The simulator runs the persistent kernel on one block only (its grid sync does not
+        synchronise blocks). On a GPU, 'auto' and 'persistent' are settled at the first
+        launch, when the kernel is compiled for its arguments and the co-resident limit
+        is known (``_settle``)."""
+        n = max(self.net.n_neurons, 1)
+        self._want_blocks = blocks or max(1, math.ceil(n / self.block_threads))
+        if self.sim:
+            self.blocks = 1 if driver == "persistent" else (blocks or min(self._want_blocks, 4))
+            return "persistent" if driver == "persistent" else "per_step"
+        self.blocks = self._want_blocks
+        return driver
+
+    def _settle(self, args):
+        want = self.driver
+        try:
+            compiled = self.kernels.persistent_kernel._compile_for_args(*args)
+            limit = int(compiled.max_cooperative_grid_blocks(self.block_threads))
+        except Exception as e:  # noqa: BLE001  (no cooperative launch here: one launch per phase)
+            if want == "persistent":
+                raise BackendError(f"gpu driver persistent: cooperative launch unavailable ({e})") from e
+            limit = 0
+        self.cooperative_limit = limit
+        if limit < 1:
+            self.driver = "per_step"
+            return
+        self.driver = "persistent"
+        self.blocks = min(self._want_blocks, limit)
+
+    def _io(self, cap, rows):
+        """Device output buffers for one launch: spikes (step, id), count, voltmeter rows."""
+        if cap > self._io_cap or rows > getattr(self, "_vm_rows", -1):
+            xp = self.xp
+            self._out_step = xp.zeros(cap, np.int64)
+            self._out_id = xp.zeros(cap, np.int64)
+            self._io_cap = cap
+            self._vm_rows = rows
+            self._vm_dev = xp.zeros((max(rows, 1), max(self._n_vm, 1)))
+        self._out_n = self.xp.zeros(1, np.int64) if not hasattr(self, "_out_n") else self._out_n
+
+    # ------------------------------------------------------------------ lifecycle
+    def reset(self) -> None:
+        nr = self.neurons
+        nr[packing.NR_S][:] = 0.0
+        nr[packing.NR_S][:, L.V] = self._dev(self.net.v0)
+        nr[packing.NR_REFR][:] = 0
+        self.ring_ex[:] = 0
+        self.ring_in[:] = 0
+        self.spk_n[:] = 0
+        self._vm_key = None
+
+    def _voltmeter(self, out: Outputs):
+        key = (out.vm_idx.tobytes(), out.vm_every)
+        if key != self._vm_key:
+            col = np.full(max(self.net.n_neurons, 1), -1, np.int64)
+            col[out.vm_idx] = np.arange(out.vm_idx.shape[0])
+            self._vm_col = self._dev(col)
+            self._n_vm = out.vm_idx.shape[0]
+            self._vm_key = key
+            self._vm_rows = -1
+
+    def advance(self, k0: int, n_steps: int, out: Outputs) -> int:
+        self._voltmeter(out)
+        n = max(self.net.n_neurons, 1)
+        k, end = k0, k0 + n_steps
+        while k < end:
+            space = out.out_step.shape[0] - int(out.out_n[0])
+            n_b = min(end - k, space // n, MAX_LAUNCH_STEPS)
+            if self._n_vm:
+                n_b = min(n_b, (out.vm_out.shape[0] - int(out.vm_n[0])) * out.vm_every - (k % out.vm_every))
+            if n_b <= 0:
+                break
+            rows = (k + n_b) // out.vm_every - k // out.vm_every
+            self._io(n_b * n, rows)
+            self._out_n[:] = 0
+            self._launch(k, n_b, out.vm_every)
+            self._collect(out, rows)
+            k += n_b
+        return k - k0
+
+    def _launch(self, k, n_b, vm_every):
+        K = self.kernels
+        io = tuple(self._kernel_arg(a) for a in (self._out_step, self._out_id, self._out_n, self._vm_col,
+                                                    self._vm_dev))
+        nr, dr, sy = self.neurons, self.drives, self.synapses
+        seed, h, every = np.uint64(self.net.seed), self.net.dt, np.int64(vm_every)
+        grid = (self.blocks, self.block_threads)
+        if self.driver in ("auto", "persistent"):
+            args = (np.int64(k), np.int64(n_b), self.fused, seed, h, nr, dr, sy, self.ring_ex, self.ring_in,
+                    self.spk, self.spk_n, self.sg_step, self.sg_src, io, every)
+            if not hasattr(self, "cooperative_limit") and not self.sim:
+                self._settle(args)
+            if self.driver == "persistent":
+                K.persistent_kernel[self.blocks, self.block_threads](*args)
+                return
+            grid = (self.blocks, self.block_threads)
+        for kk in range(k, k + n_b):
+            if self.fused:
+                K.fused_kernel[grid](np.int64(kk), seed, h, nr, dr, sy, self.ring_ex, self.ring_in, self.spk,
+                                     self.spk_n, self.sg_step, self.sg_src, io, every, np.int64(k))
+            else:
+                K.update_kernel[grid](np.int64(kk), seed, h, nr, dr, self.ring_ex, self.ring_in, self.spk,
+                                      self.spk_n, io, every, np.int64(k))
+                K.deliver_kernel[grid](np.int64(kk), sy, self.ring_ex, self.ring_in, self.spk, self.spk_n,
+                                       self.sg_step, self.sg_src)
+
+    def _collect(self, out: Outputs, rows: int):
+        """Spikes to the host in (step, id) order (atomics appended them in any order)."""
+        m = int(device.to_host(self._out_n)[0])
+        if m:
+            steps = device.to_host(self._out_step[:m])
+            ids = device.to_host(self._out_id[:m])
+            order = np.lexsort((ids, steps))
+            a = int(out.out_n[0])
+            out.out_step[a:a + m] = steps[order]
+            out.out_id[a:a + m] = ids[order]
+            out.out_n[0] = a + m
+        if self._n_vm and rows:
+            r = int(out.vm_n[0])
+            out.vm_out[r:r + rows] = device.to_host(self._vm_dev[:rows])
+            out.vm_n[0] = r + rows
+
+    def synapse_bytes(self) -> int:
+        return self.packed.nbytes()
+
+    def membrane_potential(self) -> np.ndarray:
+        nr = self.neurons
+        return device.to_host(nr[packing.NR_S][:, L.V] + nr[packing.NR_P][:, L.EL])
+
+    # ------------------------------------------------------------------ live edits
+    def set_weight(self, projection: int, weight: float) -> None:
+        self.net.connectome.connections[projection].weight = weight
+        q = self.packed.slot_of.get(projection)
+        if q is not None:
+            self.packed.synapses.pr_wq[q] = packing.fixed_array(weight)
+            self.synapses[packing.SY_PR_WQ][q] = int(packing.fixed_array(weight))
+
+    def set_neuron_params(self, start, stop, params, refr_counts, v0) -> None:
+        nr = self.neurons
+        S, P = nr[packing.NR_S], nr[packing.NR_P]
+        S[start:stop, L.V] -= self._dev(params[:, L.EL]) - P[start:stop, L.EL]  # keep absolute V_m
+        P[start:stop] = self._dev(params)
+        nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
+        net = self.net
+        net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+
+    def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
+        dr = self.drives
+        dr[packing.PZ_LAM][:] = self._dev(poisson_value)
+        dr[packing.PZ_ELAM][:] = self._dev(np.exp(-poisson_value))
+        dr[packing.PZ_W][:] = self._dev(poisson_weight)
+        dr[packing.DC_AMP][:] = self._dev(dc_value)
+        self.net.poisson.value[:], self.net.poisson.weight[:], self.net.dc.value[:] = (
+            poisson_value, poisson_weight, dc_value)
+
