@@ -23,6 +23,8 @@ run: $(VENV)/.core  ## the exploration app on http://127.0.0.1:5006/ (default mo
 
 test: $(VENV)/.test chromium  ## the whole suite, NEST comparisons and browser tests included
 	$(BIN)/python -m pytest -q
+	@echo "GPU kernels in Numba's CUDA simulator (tests that take the backend fixture):"
+	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -m pytest -q tests/engine
 
 chromium:  ## Debian's Chromium for the browser tests, installed if missing
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \

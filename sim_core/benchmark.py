@@ -34,7 +34,7 @@ COLUMNS = ("model", "scale", "simulator", "backend", "seed", "threads", "n_neuro
 
 def model_spec(model: str, scale: float | None):
     """A preset at ``scale``, or a spec file (scale None)."""
-    from .cli import load_model
+    from .models.registry import load_model
     return load_model(model, scale)
 
 

@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import SpikeScopeError, SpecError, did_you_mean, one_of
+from .errors import SpikeScopeError, SpecError
+from .models.registry import load_model  # noqa: F401  (commands use cli.load_model)
 
 
 # Modules that add a subcommand: each has ``add_parser(subparsers)``, which registers the
@@ -90,25 +91,6 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
-def load_model(name: str, scale: float | None):
-    """A preset name or a spec path -> validated NetworkSpec."""
-    from .models.registry import PRESETS, preset_dict
-    from .spec import from_dict, load
-    if name in PRESETS:
-        try:
-            data = preset_dict(name, 1.0 if scale is None else scale)
-        except ValueError as exc:
-            raise SpecError("--scale", str(exc)) from None
-        return from_dict(data)
-    path = Path(name)
-    if not path.exists():
-        raise SpecError("model", f"'{name}' is neither a spec file nor a preset; presets: "
-                        f"{one_of(PRESETS)}{did_you_mean(name, PRESETS)}")
-    if scale is not None:
-        raise SpecError("--scale", "applies to presets only; edit the sizes in the spec file instead")
-    return load(path)
-
-
 def cmd_run(args) -> int:
     from .io.registry import record
 
@@ -124,13 +106,22 @@ def cmd_run(args) -> int:
         return _run(args, spec, run, show)
 
 
+def _device(sim) -> str:
+    from .io.provenance import cpu_model
+    if sim.backend_name == "gpu":
+        from .backends import describe_gpu
+        return describe_gpu()
+    return cpu_model()
+
+
 def _run(args, spec, run, show) -> int:
     from .analysis.stats import population_summary
-    from .io.provenance import cpu_model
     from .engine.simulation import Simulation
     sim = run.attach(Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads))
     if args.backend == "auto" and show:
-        print(f"backend auto: using {sim.backend_name}", file=sys.stderr)
+        from .backends import describe_gpu
+        why = f"GPU found: {describe_gpu()}" if sim.backend_name == "gpu" else "no GPU found"
+        print(f"backend auto: using {sim.backend_name} ({why})", file=sys.stderr)
     t_total = args.t_presim + args.t_sim
     sim.run(t_total, progress=show)
     rates, cvs = population_summary(sim, args.t_presim, t_total)
@@ -140,7 +131,7 @@ def _run(args, spec, run, show) -> int:
         "n_synapses_stored": sim.backend.n_synapses,
         "build_s": round(sim.timers["build"] + sim.timers["load"], 4), "sim_s": round(sim_s, 4),
         "rtf": round(sim_s / (t_total / 1000.0), 4), "backend": sim.backend_name,
-        "threads": getattr(sim.backend, "threads", None), "device": cpu_model(),
+        "threads": getattr(sim.backend, "threads", None), "device": _device(sim),
         "bytes_per_synapse": round(sim.bytes_per_synapse, 3), "seed": sim.seed,
         "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
         "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},

@@ -3,8 +3,6 @@
 backend's modules import numba-cuda or CuPy, and only when that backend is asked for."""
 from __future__ import annotations
 
-import importlib.util
-
 from ..errors import BackendError
 
 BACKENDS = ("cpu", "gpu", "auto")

@@ -28,7 +28,7 @@ def add_parser(subparsers) -> None:
 
 
 def cmd_scan(args) -> int:
-    from ..cli import load_model
+    from ..models.registry import load_model
     from ..scan import grid, parse_param, point_specs, scan
     spec = load_model(args.model, args.scale)
     params = {}

@@ -21,6 +21,15 @@ from .timers import PhaseTimers
 BLOCK_STEPS = 500  # steps per kernel call when a progress bar is shown
 
 
+def _builder_namespace(backend: str):
+    """The GPU builds its connectome on the device (CuPy) with the array-namespace
+    builder; in the CUDA simulator that builder runs on NumPy, so the tests exercise it."""
+    if backend != "gpu":
+        return None
+    from ..backends.gpu import device
+    return device.array_module()
+
+
 class Simulation:
     """A network instantiated on a backend.
 
@@ -41,7 +50,7 @@ class Simulation:
         self.backend_name = resolve(backend)
         self.timers = PhaseTimers()
         with self.timers.phase("build"):
-            self.network = build_network(spec, self.seed)
+            self.network = build_network(spec, self.seed, xp=_builder_namespace(self.backend_name))
         with self.timers.phase("load"):
             self.backend = make_backend(self.backend_name, self.network, threads=threads, **backend_options)
         net = self.network

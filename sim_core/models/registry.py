@@ -28,3 +28,23 @@ def preset_dict(name: str, scale: float = 1.0, **params) -> dict:
     except (KeyError, TypeError):  # TypeError: unhashable name
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(sorted(PRESETS))}") from None
     return build(scale=scale, **params)
+
+
+def load_model(name: str, scale: float | None):
+    """A preset name or a spec path -> validated NetworkSpec."""
+    from ..errors import SpecError, did_you_mean, one_of
+    from ..spec import from_dict, load
+    if name in PRESETS:
+        try:
+            data = preset_dict(name, 1.0 if scale is None else scale)
+        except ValueError as exc:
+            raise SpecError("--scale", str(exc)) from None
+        return from_dict(data)
+    from pathlib import Path
+    path = Path(name)
+    if not path.exists():
+        raise SpecError("model", f"'{name}' is neither a spec file nor a preset; presets: "
+                        f"{one_of(PRESETS)}{did_you_mean(name, PRESETS)}")
+    if scale is not None:
+        raise SpecError("--scale", "applies to presets only; edit the sizes in the spec file instead")
+    return load(path)

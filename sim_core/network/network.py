@@ -80,7 +80,9 @@ def _window(params: dict, dt: float, current: bool = False) -> tuple[int, int]:
     return first, last
 
 
-def build_network(spec: NetworkSpec, seed: int) -> Network:
+def build_network(spec: NetworkSpec, seed: int, xp=None) -> Network:
+    """``xp``: build the connectome with the array-namespace builder in that namespace
+    (CuPy: on the GPU, the same connectome as the CPU builder's); default the CPU builder."""
     dt = spec.dt
     pop_start, s = {}, 0
     for name, pop in spec.populations.items():
@@ -97,7 +99,11 @@ def build_network(spec: NetworkSpec, seed: int) -> Network:
         model[a:b] = L.MODEL_CODES[pop.model]
         refr[a:b] = fill_population(P[a:b], pop.model, prm, dt)
         v0[a:b] = initial_v(spec, name, k, seed, prm["E_L"])
-    connectome = build_connectome(spec, seed)
+    if xp is None:
+        connectome = build_connectome(spec, seed)
+    else:
+        from ..connectivity.xp_build import build_connectome_xp
+        connectome = build_connectome_xp(spec, seed, xp)
     poisson, dc = _drives(spec, connectome, pop_start, n, dt)
     sg_step, sg_src, input_src = _spike_generators(spec, n, dt)
     return Network(spec, seed, dt, pop_start, model, P, refr, v0, connectome, poisson, dc,

@@ -114,7 +114,8 @@ def _pick_gpu(n_gpus: int) -> None:
 
 def _count_gpus() -> int:
     from ..backends import gpu_available
-    if not gpu_available():
+    from ..backends.gpu import device
+    if not gpu_available() or device.simulator():
         return 0
     import cupy
     return int(cupy.cuda.runtime.getDeviceCount())
