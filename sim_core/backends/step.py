@@ -41,7 +41,7 @@ def from_fixed(q):
     return np.float64(q) * FIX_INV
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
     """One step of neuron i; in_ex/in_in: weighted input arriving this step.
     Returns True on a spike. Mirrors NEST's update() of each model line by line."""
@@ -143,21 +143,50 @@ def neuron_step(i, kk, slot, seed, h, nr, dr, ring_ex, ring_in, c_key, c_e, c_st
 
 
 @njit(cache=True, inline="always")
+def weight_source(q, sy):
+    """Where projection slot q's weights come from, as offsets for the global synapse
+    index j (loop-invariant: kernels read it once per row). -1 means none: a per-synapse
+    float32 (woff), a uint8 code into its table (coff, toff), else the one value w0q."""
+    syn0 = sy[SY_PR_SYN0][q]
+    return (sy[SY_PR_WOFF][q] >= 0, sy[SY_PR_WOFF][q] - syn0, sy[SY_PR_COFF][q] >= 0, sy[SY_PR_COFF][q] - syn0,
+            sy[SY_PR_TOFF][q], sy[SY_PR_WQ][q])
+
+
+@njit(cache=True, inline="always")
+def weight_at(j, per_syn, woff, coded, coff, toff, w0q, sy):
+    """Fixed-point weight of synapse j given its projection's ``weight_source``."""
+    if per_syn:
+        return to_fixed(np.float64(sy[SY_SYN_W][woff + j]))
+    if coded:
+        return sy[SY_W_TABLE_Q][toff + sy[SY_SYN_CODE][coff + j]]
+    return w0q
+
+
+@njit(cache=True, inline="always")
+def delay_source(q, sy):
+    """(per-synapse?, offset for j, the one delay) of projection slot q."""
+    return sy[SY_PR_DOFF][q] >= 0, sy[SY_PR_DOFF][q] - sy[SY_PR_SYN0][q], sy[SY_PR_D][q]
+
+
+@njit(cache=True, inline="always")
+def delay_at(j, per_syn, doff, d0, sy):
+    if per_syn:
+        return np.int64(sy[SY_SYN_D][doff + j])
+    return d0
+
+
+@njit(cache=True, inline="always")
 def synapse_weight(j, q, sy):
     """Fixed-point weight of synapse j (global index) of projection slot q: the
     projection's one value, a per-synapse float32, or a uint8 code into its table."""
-    if sy[SY_PR_WOFF][q] >= 0:
-        return to_fixed(np.float64(sy[SY_SYN_W][sy[SY_PR_WOFF][q] - sy[SY_PR_SYN0][q] + j]))
-    if sy[SY_PR_COFF][q] >= 0:
-        return sy[SY_W_TABLE_Q][sy[SY_PR_TOFF][q] + sy[SY_SYN_CODE][sy[SY_PR_COFF][q] - sy[SY_PR_SYN0][q] + j]]
-    return sy[SY_PR_WQ][q]
+    per_syn, woff, coded, coff, toff, w0q = weight_source(q, sy)
+    return weight_at(j, per_syn, woff, coded, coff, toff, w0q, sy)
 
 
 @njit(cache=True, inline="always")
 def synapse_delay(j, q, sy):
-    if sy[SY_PR_DOFF][q] >= 0:
-        return np.int64(sy[SY_SYN_D][sy[SY_PR_DOFF][q] - sy[SY_PR_SYN0][q] + j])
-    return sy[SY_PR_D][q]
+    per_syn, doff, d0 = delay_source(q, sy)
+    return delay_at(j, per_syn, doff, d0, sy)
 
 
 @njit(cache=True, inline="always")

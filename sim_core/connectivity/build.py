@@ -106,17 +106,24 @@ def check_capacity(spec: NetworkSpec, bytes_per_synapse: int = BUILD_BYTES_PER_S
                             "or degrees (or --scale)")
 
 
+def projection_geometry(spec: NetworkSpec, pos: dict):
+    """Per projection: (index, projection, source size, target size, source positions,
+    target positions, sheet = (extent_x, extent_y, periodic) or None): what every builder
+    needs before drawing."""
+    for i, proj in enumerate(spec.projections):
+        pos_s, pos_t, sheet = pos.get(proj.source), pos.get(proj.target), None
+        if pos_s is not None and pos_t is not None:
+            p = spec.populations[proj.target].positions
+            sheet = (p.extent[0], p.extent[1], p.periodic)
+        yield i, proj, spec.node_size(proj.source), spec.node_size(proj.target), pos_s, pos_t, sheet
+
+
 def build_connectome(spec: NetworkSpec, seed: int) -> Connectome:
     check_capacity(spec)
     pop_index = {name: i for i, name in enumerate(spec.populations)}
     pos = {name: positions(p, pop_index[name], seed) for name, p in spec.populations.items()}
     conns = []
-    for i, proj in enumerate(spec.projections):
-        n_src, n_tgt = spec.node_size(proj.source), spec.node_size(proj.target)
-        pos_s, pos_t, sheet = pos.get(proj.source), pos.get(proj.target), None
-        if pos_s is not None and pos_t is not None:
-            p = spec.populations[proj.target].positions
-            sheet = (p.extent[0], p.extent[1], p.periodic)
+    for i, proj, n_src, n_tgt, pos_s, pos_t, sheet in projection_geometry(spec, pos):
         indptr, targets = connect(proj.rule, n_src, n_tgt, proj.source == proj.target, seed,
                                   streams.stream(streams.CONNECT, i), pos_s, pos_t, sheet)
         conn = Connection(i, proj.source, proj.target, indptr, targets)

@@ -91,20 +91,26 @@ def _total_number(rule, n_src, n_tgt, excl, seed, stream):
     return (keys // n_tgt).astype(np.int32), (keys % n_tgt).astype(np.int32)
 
 
+def spatial_profile(rule) -> tuple[int, float, float, float]:
+    """(kind, p_center, width, mask radius) of a distance-dependent rule: p(r) =
+    p_center*exp(-r^2/2w^2) (kind 1) or p_center*exp(-r/w) (kind 2), zero outside the radius."""
+    p = rule.p
+    if isinstance(p, GaussianP):
+        kind, pc, width = 1, p.p_center, p.sigma
+    elif isinstance(p, ExponentialP):
+        kind, pc, width = 2, p.p_center, p.beta
+    else:  # constant p inside a mask: an exponential with infinite length
+        kind, pc, width = 2, float(p), math.inf
+    return kind, pc, width, rule.mask.circular.radius if rule.mask else math.inf
+
+
 def _bernoulli(rule, n_src, n_tgt, excl, seed, stream, pos_s, pos_t, sheet):
     counts = np.empty(n_src, np.int64)
     empty = np.empty(0, np.int64)
     spatial = isinstance(rule.p, (GaussianP, ExponentialP)) or rule.mask is not None
     if spatial:
         ex, ey, periodic = sheet
-        p = rule.p
-        if isinstance(p, GaussianP):
-            kind, pc, width = 1, p.p_center, p.sigma
-        elif isinstance(p, ExponentialP):
-            kind, pc, width = 2, p.p_center, p.beta
-        else:  # constant p inside a mask: an exponential with infinite length
-            kind, pc, width = 2, p, math.inf
-        radius = rule.mask.circular.radius if rule.mask else math.inf
+        kind, pc, width, radius = spatial_profile(rule)
         args = (pos_s, pos_t, ex, ey, periodic, kind, pc, width, radius, excl, seed, stream)
         ck.spatial_rows(*args, counts, empty, np.empty(0, np.int32))
         indptr = np.zeros(n_src + 1, np.int64)

@@ -30,7 +30,9 @@ from ..random import streams
 from ..spec.model import (AllToAll, ExponentialP, FixedIndegree, FixedOutdegree,
                           FixedTotalNumber, GaussianP, LinearDelay, OneToOne, PairwiseBernoulli,
                           Uniform)
-from .build import Connection, Connectome, _discretize_weights, check_capacity, delay_steps
+from .build import (Connection, Connectome, _discretize_weights, check_capacity, delay_steps,
+                    projection_geometry)
+from .rules import spatial_profile
 from .values import dist_args
 
 # Elements drawn per array operation (each Philox temporary is 8 bytes per element).
@@ -46,12 +48,7 @@ def build_connectome_xp(spec, seed: int, xp=np) -> Connectome:
     pop_index = {name: i for i, name in enumerate(spec.populations)}
     pos = {name: _positions(xp, p, pop_index[name], seed) for name, p in spec.populations.items()}
     conns = []
-    for i, proj in enumerate(spec.projections):
-        n_src, n_tgt = spec.node_size(proj.source), spec.node_size(proj.target)
-        pos_s, pos_t, sheet = pos.get(proj.source), pos.get(proj.target), None
-        if pos_s is not None and pos_t is not None:
-            p = spec.populations[proj.target].positions
-            sheet = (p.extent[0], p.extent[1], p.periodic)
+    for i, proj, n_src, n_tgt, pos_s, pos_t, sheet in projection_geometry(spec, pos):
         indptr, targets = connect(xp, proj.rule, n_src, n_tgt, proj.source == proj.target, seed,
                                   streams.stream(streams.CONNECT, i), pos_s, pos_t, sheet)
         conn = Connection(i, proj.source, proj.target, px.to_host(xp, indptr), px.to_host(xp, targets))
@@ -240,14 +237,7 @@ def _spatial(xp, rule, pos_s, pos_t, sheet, excl, seed, stream):
     """Distance-dependent Bernoulli as ``kernels.spatial_rows``: pair (r, c) within the
     mask, with uniform (r, c, 0) < p(distance). The row x column grid goes by row chunks."""
     ex, ey, periodic = sheet
-    p = rule.p
-    if isinstance(p, GaussianP):
-        kind, pc, width = 1, p.p_center, p.sigma
-    elif isinstance(p, ExponentialP):
-        kind, pc, width = 2, p.p_center, p.beta
-    else:  # constant p inside a mask: an exponential with infinite length
-        kind, pc, width = 2, float(p), math.inf
-    radius = rule.mask.circular.radius if rule.mask else math.inf
+    kind, pc, width, radius = spatial_profile(rule)
     n_src, n_tgt = pos_s.shape[0], pos_t.shape[0]
     found_rows, found_cols = [], []
     for r0, r1 in _row_chunks(n_src, n_tgt, BATCH):
