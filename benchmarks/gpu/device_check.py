@@ -486,12 +486,14 @@ def step_cross_block_sync(ctx: Ctx, res: dict) -> None:
     big = np.int64(1) << 62
 
     def check(nb, bt):
+        # nb^2 loads per step: at most ~2e10 in all (thousands of blocks of 128 threads)
+        n_steps = min(steps, max(100, int(2e10 // (nb * nb))))
         slots = xp.zeros((2, nb), np.int64)
         fail = xp.asarray(np.array([0, big], np.int64))
-        t = ctx.timed(lambda: K["xblock"][nb, bt](np.int64(steps), slots, fail))[0]
+        t = ctx.timed(lambda: K["xblock"][nb, bt](np.int64(n_steps), slots, fail))[0]
         f = ctx.host(fail)
-        checked = steps * nb * nb
-        return {"blocks": nb, "block_threads": bt, "steps": steps, "wall_s": round(t, 4),
+        checked = n_steps * nb * nb
+        return {"blocks": nb, "block_threads": bt, "steps": n_steps, "wall_s": round(t, 4),
                 "checks": checked, "checks_passed": checked - int(f[0]), "checks_failed": int(f[0]),
                 "first_failed_step": None if int(f[1]) == big else int(f[1]), "passed": int(f[0]) == 0}
 
@@ -937,11 +939,15 @@ def step_identity(ctx: Ctx, res: dict) -> None:
                                                   f"{c.get('n_weights_differing')} weights, "
                                                   f"{c.get('n_delays_differing')} delays differ"
                                                   + ("" if c.get("structure_equal") else ", STRUCTURE differs")))
-    gpu_runs = [g for net in res["networks"].values() for g in net.get("gpu", {}).values() if "identical" in g]
-    res["all_identical"] = bool(gpu_runs) and all(g["identical"] for g in gpu_runs)
+    runs = [g for net in res["networks"].values() for g in net.get("gpu", {}).values()]
+    done = [g for g in runs if "identical" in g]
+    res["gpu_runs"], res["gpu_runs_done"] = len(runs), len(done)
+    res["all_identical"] = bool(done) and all(g["identical"] and g.get("voltages_identical") for g in done)
     res["verdicts"] = verdicts
-    res["summary"] = ("all GPU runs identical to the CPU" if res["all_identical"] else "NOT all identical") + \
-        " — " + "; ".join(verdicts)
+    head = ("no GPU run completed" if not done else
+            f"{'all' if len(done) == len(runs) else f'{len(done)} of {len(runs)}'} GPU runs "
+            + ("identical to the CPU (spikes and traces)" if res["all_identical"] else "NOT all identical"))
+    res["summary"] = head + " — " + "; ".join(verdicts)
 
 
 # ================================================================================ step g: microcircuit
@@ -1225,7 +1231,8 @@ class Parent:
         attempt = 0
         while pending:
             now = time.time()
-            deadline = min(now + GROUP_CAP[group], self.t_end - GROUP_RESERVE[group])
+            f = min(1.0, self.args.budget / BUDGET_S)  # a shorter budget shrinks caps and reserves alike
+            deadline = min(now + f * GROUP_CAP[group], self.t_end - f * GROUP_RESERVE[group])
             if deadline - now < MIN_GROUP_S:
                 for name in pending:
                     rec = {"status": "not_run", "skipped": f"time budget: {self.t_end - now:.0f} s of "
@@ -1327,9 +1334,15 @@ class Parent:
                 pass
         for p in sorted((self.out / "parts").glob("*.json")):
             self.merge(p)
-        for rec in self.report["steps"].values():
+        for name, rec in self.report["steps"].items():
             if rec.get("status") == "running":
                 rec.update(status="timeout", error=f"killed by signal {signum} (the outer timeout)")
+                if rec.get("t_started"):
+                    rec["wall_s"] = round(time.time() - rec["t_started"], 1)
+                self.say(name, rec)
+        for name in self.args.selected:
+            if name not in self.report["steps"]:
+                self.report["steps"][name] = {"status": "not_run", "skipped": f"killed by signal {signum}"}
         self.finish(f"killed by signal {signum}")
         os._exit(124)
 

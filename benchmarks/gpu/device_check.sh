@@ -21,14 +21,15 @@ if [ -z "$PY" ]; then
     if command -v python3 >/dev/null 2>&1; then PY=python3; else PY=python; fi
 fi
 
+LIMIT="${DEVICE_CHECK_LIMIT_S:-540}"  # seconds for this whole command, install included
+t_start=$(date +%s)
+
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
-# No network on the lent machine: --no-index (fail fast instead of retrying a registry),
-# --no-build-isolation (use the setuptools already installed); then plain --no-deps; then
-# PYTHONPATH.
-t0=$(date +%s)
-if timeout 120 "$PY" -m pip install -q --no-deps --no-index --no-build-isolation -e . >"$OUT_DIR/pip.log" 2>&1 \
-   || timeout 120 "$PY" -m pip install -q --no-deps -e . >>"$OUT_DIR/pip.log" 2>&1; then
-    echo "installed: pip install --no-deps -e . ($(( $(date +%s) - t0 )) s)"
+# No network on the lent machine: first --no-index --no-build-isolation (fails fast, uses the
+# setuptools already installed), then plain --no-deps with no retries, then PYTHONPATH.
+if timeout 60 "$PY" -m pip install -q --no-deps --no-index --no-build-isolation -e . >"$OUT_DIR/pip.log" 2>&1 \
+   || timeout 30 "$PY" -m pip install -q --no-deps --retries 0 --timeout 5 -e . >>"$OUT_DIR/pip.log" 2>&1; then
+    echo "installed: pip install --no-deps -e . ($(( $(date +%s) - t_start )) s)"
 else
     export PYTHONPATH="$REPO${PYTHONPATH:+:$PYTHONPATH}"
     echo "pip install failed (see $OUT_DIR/pip.log): using PYTHONPATH=$REPO"
@@ -37,9 +38,13 @@ fi
 export NUMBA_CUDA_ARRAY_INTERFACE_SYNC=0
 export NUMBA_CUDA_LOW_OCCUPANCY_WARNINGS=0
 
-# The script keeps its own budget (520 s, each step in a child process under a deadline);
-# timeout is the backstop. SIGTERM reaches the script, which writes the report and exits 124.
-timeout -k 10 530 "$PY" benchmarks/gpu/device_check.py --out "$OUT_DIR" "$@"
+# timeout 530 is the backstop (less if the install took long); the script keeps its own budget
+# 10 s inside it, each step group in a child process under a deadline. On SIGTERM the script
+# writes the report and exits 124.
+left=$(( LIMIT - ($(date +%s) - t_start) - 10 ))
+tmo=$(( left < 530 ? left : 530 ))
+[ "$tmo" -lt 60 ] && tmo=60
+timeout -k 10 "$tmo" "$PY" benchmarks/gpu/device_check.py --out "$OUT_DIR" --budget "$(( tmo - 10 ))" "$@"
 rc=$?
 echo "device_check.py exit code $rc; report: $OUT_DIR/device_check.json"
 exit $rc
