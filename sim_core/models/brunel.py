@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 
-from scipy.special import lambertw
 
 from .options import merge_options
 
@@ -59,6 +58,7 @@ def alpha_psp_peak(C_m: float, tau_m: float, tau_syn: float) -> float:
     """
     a = tau_m / tau_syn
     b = 1.0 / tau_syn - 1.0 / tau_m
+    from scipy.special import lambertw  # here: the GPU check's machine has no SciPy
     x = -float(lambertw(-math.exp(-1.0 / a) / a, k=-1).real) - 1.0 / a
     t_max = x / b
     return (math.e / (tau_syn * C_m * b * b)
