@@ -37,6 +37,10 @@ class Backend(Protocol):
         """Advance from step k0 by up to n_steps; returns the steps done (fewer when an
         output buffer is full: drain it and call again)."""
 
+    def flush(self, out: Outputs) -> bool:
+        """Hand over spikes of steps already done that did not fit in ``out`` (the GPU
+        runs long launches whatever the host buffer's size); True when none are left."""
+
     def synapse_bytes(self) -> int:
         """Bytes of synapse storage (targets, weights or codes, delays, row pointers)."""
 

@@ -112,10 +112,14 @@ class Simulation:
         done = self.backend.advance(self.steps_done, n, out)
         self.steps_done += done
         with self.timers.phase("record"):
-            m = int(self._out_n[0])
-            if m:
-                self.spike_record.add(self._out_step[:m], self._out_id[:m])
-                self._out_n[0] = 0
+            while True:
+                m = int(self._out_n[0])
+                if m:
+                    self.spike_record.add(self._out_step[:m], self._out_id[:m])
+                    self._out_n[0] = 0
+                # spikes of done steps held back by the backend: until none are left
+                if self.backend.flush(out) and self._out_n[0] == 0:
+                    break
             v.drain()
         return done
 

@@ -156,3 +156,15 @@ def test_live_edits_equal_a_fresh_build(backend):
     a = {p: live.spikes(p) for p in new.populations}
     assert sum(len(t) for t, _ in a.values()) > 20
     assert _same(a, {p: fresh.spikes(p) for p in new.populations})
+
+
+def test_small_host_buffer_loses_no_spike(backend, cpu_reference):
+    """A host spike buffer smaller than one launch's spikes: the backend stops early or
+    stages the rest (GPU), and the record is still the CPU engine's."""
+    case = "exp_drawn_weights_delays"
+    sim = Simulation(from_dict(CASES[case]), backend=backend)
+    sim._out_step = np.empty(60, np.int64)
+    sim._out_id = np.empty(60, np.int64)
+    sim.run(T_MS)
+    spikes = {p: sim.spikes(p) for p in CASES[case]["populations"]}
+    assert _same(spikes, cpu_reference[case][0])

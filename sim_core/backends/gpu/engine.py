@@ -14,7 +14,8 @@ from ..protocol import Outputs
 from . import device
 
 DRIVERS = ("auto", "persistent", "per_step")
-MAX_LAUNCH_STEPS = 10_000  # steps per persistent launch: bounds the output buffers on the device
+MAX_LAUNCH_STEPS = 10_000  # steps per launch at most
+DEVICE_SPIKES = 1 << 24  # the device's spike buffer: 256 MB; the full microcircuit gets 217 steps per launch
 
 
 class GpuBackend:
@@ -113,6 +114,8 @@ class GpuBackend:
         self.ring_in[:] = 0
         self.spk_n[:] = 0
         self._vm_key = None
+        self._stage_step = np.zeros(0, np.int64)
+        self._stage_id = np.zeros(0, np.int64)
 
     def _voltmeter(self, out: Outputs):
         key = (out.vm_idx.tobytes(), out.vm_every)
@@ -125,12 +128,16 @@ class GpuBackend:
             self._vm_rows = -1
 
     def advance(self, k0: int, n_steps: int, out: Outputs) -> int:
+        """Launches of up to ``DEVICE_SPIKES // n`` steps each (the device buffer holds a
+        spike per neuron and step): the launch length does not depend on the host's
+        buffer. Spikes that do not fit there wait in a host stage for the next call."""
         self._voltmeter(out)
+        if not self.flush(out):
+            return 0
         n = max(self.net.n_neurons, 1)
         k, end = k0, k0 + n_steps
         while k < end:
-            space = out.out_step.shape[0] - int(out.out_n[0])
-            n_b = min(end - k, space // n, MAX_LAUNCH_STEPS)
+            n_b = min(end - k, max(DEVICE_SPIKES // n, 1), MAX_LAUNCH_STEPS)
             if self._n_vm:
                 n_b = min(n_b, (out.vm_out.shape[0] - int(out.vm_n[0])) * out.vm_every - (k % out.vm_every))
             if n_b <= 0:
@@ -141,18 +148,47 @@ class GpuBackend:
             self._launch(k, n_b, out.vm_every)
             self._collect(out, rows)
             k += n_b
+            if not self.flush(out):
+                break
         return k - k0
 
+    def flush(self, out: Outputs) -> bool:
+        """Staged spikes into the host buffer; True when none are left waiting."""
+        m = self._stage_step.shape[0]
+        if m == 0:
+            return True
+        a = int(out.out_n[0])
+        take = min(m, out.out_step.shape[0] - a)
+        out.out_step[a:a + take] = self._stage_step[:take]
+        out.out_id[a:a + take] = self._stage_id[:take]
+        out.out_n[0] = a + take
+        self._stage_step, self._stage_id = self._stage_step[take:], self._stage_id[take:]
+        return take == m
+
+    def _views(self):
+        """The kernels' arguments, wrapped once as Numba device arrays without a stream sync
+        (wrapping a CuPy array costs a sync per launch otherwise: GPU-NOTES); CuPy keeps
+        the same memory for reset and live edits, which change it in place."""
+        key = (id(self._out_step), id(self._vm_dev), id(self._vm_col))
+        if getattr(self, "_views_key", None) != key:
+            w = self._kernel_arg
+            self._v = dict(
+                nr=packing.Neurons(*(w(a) for a in self.neurons)), dr=packing.Drives(*(w(a) for a in self.drives)),
+                sy=packing.Synapses(*(w(a) for a in self.synapses)), ring_ex=w(self.ring_ex),
+                ring_in=w(self.ring_in), spk=w(self.spk), spk_n=w(self.spk_n), sg_step=w(self.sg_step),
+                sg_src=w(self.sg_src),
+                io=tuple(w(a) for a in (self._out_step, self._out_id, self._out_n, self._vm_col, self._vm_dev)))
+            self._views_key = key
+        return self._v
+
     def _launch(self, k, n_b, vm_every):
-        K = self.kernels
-        io = tuple(self._kernel_arg(a) for a in (self._out_step, self._out_id, self._out_n, self._vm_col,
-                                                    self._vm_dev))
-        nr, dr, sy = self.neurons, self.drives, self.synapses
+        K, v = self.kernels, self._views()
         seed, h, every = np.uint64(self.net.seed), self.net.dt, np.int64(vm_every)
+        state = (v["ring_ex"], v["ring_in"], v["spk"], v["spk_n"])
         grid = (self.blocks, self.block_threads)
         if self.driver in ("auto", "persistent"):
-            args = (np.int64(k), np.int64(n_b), self.fused, seed, h, nr, dr, sy, self.ring_ex, self.ring_in,
-                    self.spk, self.spk_n, self.sg_step, self.sg_src, io, every)
+            args = (np.int64(k), np.int64(n_b), self.fused, seed, h, v["nr"], v["dr"], v["sy"], *state,
+                    v["sg_step"], v["sg_src"], v["io"], every)
             if not hasattr(self, "cooperative_limit") and not self.sim:
                 self._settle(args)
             if self.driver == "persistent":
@@ -161,13 +197,11 @@ class GpuBackend:
             grid = (self.blocks, self.block_threads)
         for kk in range(k, k + n_b):
             if self.fused:
-                K.fused_kernel[grid](np.int64(kk), seed, h, nr, dr, sy, self.ring_ex, self.ring_in, self.spk,
-                                     self.spk_n, self.sg_step, self.sg_src, io, every, np.int64(k))
+                K.fused_kernel[grid](np.int64(kk), seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"],
+                                     v["sg_src"], v["io"], every, np.int64(k))
             else:
-                K.update_kernel[grid](np.int64(kk), seed, h, nr, dr, self.ring_ex, self.ring_in, self.spk,
-                                      self.spk_n, io, every, np.int64(k))
-                K.deliver_kernel[grid](np.int64(kk), sy, self.ring_ex, self.ring_in, self.spk, self.spk_n,
-                                       self.sg_step, self.sg_src)
+                K.update_kernel[grid](np.int64(kk), seed, h, v["nr"], v["dr"], *state, v["io"], every, np.int64(k))
+                K.deliver_kernel[grid](np.int64(kk), v["sy"], *state, v["sg_step"], v["sg_src"])
 
     def _collect(self, out: Outputs, rows: int):
         """Spikes to the host in (step, id) order (atomics appended them in any order)."""
@@ -176,10 +210,8 @@ class GpuBackend:
             steps = device.to_host(self._out_step[:m])
             ids = device.to_host(self._out_id[:m])
             order = np.lexsort((ids, steps))
-            a = int(out.out_n[0])
-            out.out_step[a:a + m] = steps[order]
-            out.out_id[a:a + m] = ids[order]
-            out.out_n[0] = a + m
+            self._stage_step = np.concatenate([self._stage_step, steps[order]])
+            self._stage_id = np.concatenate([self._stage_id, ids[order]])
         if self._n_vm and rows:
             r = int(out.vm_n[0])
             out.vm_out[r:r + rows] = device.to_host(self._vm_dev[:rows])
