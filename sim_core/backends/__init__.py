@@ -40,11 +40,12 @@ def resolve(name: str) -> str:
 
 
 def make_backend(name: str, network, threads: int | None = None, **options):
-    """The backend for ``network``; ``options`` go to the GPU backend (driver, blocks,
-    block_threads)."""
+    """The backend for ``network``. ``options``: ``regenerate_weights`` (both; drawn weights
+    drawn again from their keys instead of stored: the GPU's default), and for the GPU
+    ``driver``, ``blocks``, ``block_threads``."""
     chosen = resolve(name)
     if chosen == "gpu":
         from .gpu.engine import GpuBackend  # imports numba-cuda (and CuPy on a GPU)
         return GpuBackend(network, **options)
     from .cpu.engine import CpuBackend
-    return CpuBackend(network, threads=threads)
+    return CpuBackend(network, threads=threads, **options)

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..connectivity.values import dist_args
 from ..network.network import Network
+from ..random import streams
 
 Neurons = namedtuple("Neurons", "mtype P S refr refr_counts")
 Drives = namedtuple("Drives", "pz_ptr pz_lam pz_elam pz_w pz_d pz_first pz_last pz_stream "
                               "dc_ptr dc_amp dc_d dc_first dc_last")
 Synapses = namedtuple("Synapses", "group_of grp_ptr grp_proj pr_src0 pr_tgt0 pr_ntgt pr_iptr0 pr_syn0 "
                                   "pr_wq pr_woff pr_coff pr_toff pr_d pr_doff pr_single indptr syn_tgt "
-                                  "syn_w syn_code w_table_q syn_d")
+                                  "syn_w syn_code w_table_q syn_d pr_regen pr_wdist pr_wstream wseed")
 
 # Field indices. Kernels index the structures with these constants, never by attribute:
 # inside Numba's parallel loops (prange) writes through a namedtuple attribute are lost
@@ -30,7 +32,8 @@ Synapses = namedtuple("Synapses", "group_of grp_ptr grp_proj pr_src0 pr_tgt0 pr_
  DC_PTR, DC_AMP, DC_D, DC_FIRST, DC_LAST) = range(13)
 (SY_GROUP_OF, SY_GRP_PTR, SY_GRP_PROJ, SY_PR_SRC0, SY_PR_TGT0, SY_PR_NTGT, SY_PR_IPTR0, SY_PR_SYN0,
  SY_PR_WQ, SY_PR_WOFF, SY_PR_COFF, SY_PR_TOFF, SY_PR_D, SY_PR_DOFF, SY_PR_SINGLE, SY_INDPTR,
- SY_SYN_TGT, SY_SYN_W, SY_SYN_CODE, SY_W_TABLE_Q, SY_SYN_D) = range(21)
+ SY_SYN_TGT, SY_SYN_W, SY_SYN_CODE, SY_W_TABLE_Q, SY_SYN_D, SY_PR_REGEN, SY_PR_WDIST, SY_PR_WSTREAM,
+ SY_WSEED) = range(25)
 
 MAX_UINT16_TARGETS = 1 << 16  # targets are indices within the target population
 
@@ -62,10 +65,15 @@ def drives(net: Network) -> Drives:
                   dc.ptr, dc.value, dc.delay, dc.first, dc.last)
 
 
-def pack(net: Network, max_batch: int = 16) -> Packed:
+def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) -> Packed:
     """Every projection whose source spikes (a population or a spike generator) into
     flat arrays; sources of one group (population/generator) find their projections
-    through ``grp_ptr``/``grp_proj``."""
+    through ``grp_ptr``/``grp_proj``.
+
+    ``regenerate_weights``: drawn weights (without a resolution) are not stored; the
+    kernels draw each again from its Philox key (seed, the projection's weight stream,
+    the synapse's index in the projection), as the builder drew it: 4 bytes per synapse
+    less (the GPU's default; the CPU, limited by memory bandwidth less, stores them)."""
     spec = net.spec
     groups = list(spec.populations) + list(net.input_src)
     gidx = {g: i for i, g in enumerate(groups)}
@@ -85,6 +93,9 @@ def pack(net: Network, max_batch: int = 16) -> Packed:
            ("src0", "tgt0", "ntgt", "iptr0", "syn0", "woff", "doff", "d", "coff", "toff")}
     pr_w = np.zeros(m)
     pr_single = np.zeros(m, np.bool_)
+    pr_regen = np.zeros(m, np.bool_)
+    pr_wdist = np.zeros((m, 7))
+    pr_wstream = np.zeros(m, np.int64)
     indptrs, tgts, ws, ds, codes, tables = [], [], [], [], [], []
     syn0 = iptr0 = woff = doff = coff = toff = 0
     for q, c in enumerate(deliv):
@@ -105,7 +116,12 @@ def pack(net: Network, max_batch: int = 16) -> Packed:
             tables.append(c.weight_table)
             coff += c.weight_codes.shape[0]
             toff += c.weight_table.shape[0]
-        if c.weights is not None:
+        if c.weights is not None and regenerate_weights:
+            col["woff"][q] = -1
+            pr_regen[q] = True
+            pr_wdist[q] = dist_args(spec.projections[c.index].synapse.weight)
+            pr_wstream[q] = streams.stream(streams.WEIGHT, c.index)
+        elif c.weights is not None:
             ws.append(c.weights)
             woff += c.weights.shape[0]
         if c.delays is not None:
@@ -124,7 +140,7 @@ def pack(net: Network, max_batch: int = 16) -> Packed:
         np.concatenate(indptrs) if indptrs else np.zeros(1, np.int64), syn_tgt,
         np.concatenate(ws).astype(np.float32) if ws else np.zeros(0, np.float32),
         np.concatenate(codes).astype(np.uint8) if codes else np.zeros(0, np.uint8),
-        fixed_array(table), syn_d)
+        fixed_array(table), syn_d, pr_regen, pr_wdist, pr_wstream, np.array([net.seed], np.uint64))
     dmin = min([c.delay if c.delays is None else int(c.delays.min(initial=max_batch)) for c in deliv]
                + [max_batch])
     return Packed(syn, {c.index: q for q, c in enumerate(deliv)}, int(syn0), max(1, int(dmin)))

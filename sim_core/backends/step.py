@@ -20,8 +20,8 @@ from ..network.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_
                               PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, TAU_M, THETA, V, VMIN, VRESET)
 from .packing import (DC_AMP, DC_D, DC_FIRST, DC_LAST, DC_PTR, PZ_D, PZ_ELAM, PZ_FIRST, PZ_LAM, PZ_LAST,
                       PZ_PTR, PZ_STREAM, PZ_W, SY_PR_COFF, SY_PR_D, SY_PR_DOFF, SY_PR_SINGLE, SY_PR_SYN0, SY_PR_TOFF, SY_PR_WOFF, SY_PR_WQ,
-                      SY_SYN_CODE, SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q)
-from ..random.philox import SMALL_MEAN, poisson, poisson_inversion, uniform4
+                      SY_SYN_CODE, SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q, SY_PR_REGEN, SY_PR_WDIST, SY_PR_WSTREAM, SY_WSEED)
+from ..random.philox import SMALL_MEAN, draw, poisson, poisson_inversion, uniform4
 
 FIX_BITS = 32
 FIX_SCALE = float(2 ** FIX_BITS)
@@ -144,23 +144,39 @@ def neuron_step(i, kk, slot, seed, h, mtype, P, S, refr, refr_counts, dr, ring_e
     return spiked, c_key, c_e, c_st, u0, u1, u2, u3
 
 
+W_ONE, W_STORED, W_CODED, W_DRAWN = 0, 1, 2, 3  # where a projection's weights come from
+
+
 @njit(cache=True, inline="always")
 def weight_source(q, sy):
-    """Where projection slot q's weights come from, as offsets for the global synapse
-    index j (loop-invariant: kernels read it once per row). -1 means none: a per-synapse
-    float32 (woff), a uint8 code into its table (coff, toff), else the one value w0q."""
+    """(mode, offset, table offset, the one value) of projection slot q, read once per
+    row: mode W_STORED reads a float32 at offset + j, W_CODED a uint8 code there into the
+    table, W_DRAWN draws the weight again from its key (offset + j is then the synapse's
+    index in the projection), W_ONE takes the one value."""
     syn0 = sy[SY_PR_SYN0][q]
-    return (sy[SY_PR_WOFF][q] >= 0, sy[SY_PR_WOFF][q] - syn0, sy[SY_PR_COFF][q] >= 0, sy[SY_PR_COFF][q] - syn0,
-            sy[SY_PR_TOFF][q], sy[SY_PR_WQ][q])
+    if sy[SY_PR_WOFF][q] >= 0:
+        return W_STORED, sy[SY_PR_WOFF][q] - syn0, np.int64(0), sy[SY_PR_WQ][q]
+    if sy[SY_PR_COFF][q] >= 0:
+        return W_CODED, sy[SY_PR_COFF][q] - syn0, sy[SY_PR_TOFF][q], sy[SY_PR_WQ][q]
+    if sy[SY_PR_REGEN][q]:
+        return W_DRAWN, -syn0, np.int64(0), sy[SY_PR_WQ][q]
+    return W_ONE, np.int64(0), np.int64(0), sy[SY_PR_WQ][q]
 
 
 @njit(cache=True, inline="always")
-def weight_at(j, per_syn, woff, coded, coff, toff, w0q, sy):
-    """Fixed-point weight of synapse j given its projection's ``weight_source``."""
-    if per_syn:
-        return to_fixed(np.float64(sy[SY_SYN_W][woff + j]))
-    if coded:
-        return sy[SY_W_TABLE_Q][toff + sy[SY_SYN_CODE][coff + j]]
+def weight_at(j, q, mode, off, toff, w0q, sy):
+    """Fixed-point weight of synapse j (global index) of projection slot q, given its
+    ``weight_source``."""
+    if mode == W_STORED:
+        return to_fixed(np.float64(sy[SY_SYN_W][off + j]))
+    if mode == W_CODED:
+        return sy[SY_W_TABLE_Q][toff + sy[SY_SYN_CODE][off + j]]
+    if mode == W_DRAWN:
+        i = off + j
+        d = sy[SY_PR_WDIST]
+        w = draw(np.int64(d[q, 0]), d[q, 1], d[q, 2], d[q, 3], d[q, 4], d[q, 5], d[q, 6], sy[SY_WSEED][0],
+                 sy[SY_PR_WSTREAM][q], i >> 32, i & 0xFFFFFFFF)
+        return to_fixed(np.float64(np.float32(w)))  # the builder stores drawn weights as float32
     return w0q
 
 
@@ -181,8 +197,8 @@ def delay_at(j, per_syn, doff, d0, sy):
 def synapse_weight(j, q, sy):
     """Fixed-point weight of synapse j (global index) of projection slot q: the
     projection's one value, a per-synapse float32, or a uint8 code into its table."""
-    per_syn, woff, coded, coff, toff, w0q = weight_source(q, sy)
-    return weight_at(j, per_syn, woff, coded, coff, toff, w0q, sy)
+    mode, off, toff, w0q = weight_source(q, sy)
+    return weight_at(j, q, mode, off, toff, w0q, sy)
 
 
 @njit(cache=True, inline="always")

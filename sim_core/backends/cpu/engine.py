@@ -19,7 +19,7 @@ SCRATCH_ENTRIES = 8_000_000  # neurons x batch steps: three int64 arrays of spik
 class CpuBackend:
     name = "cpu"
 
-    def __init__(self, net: Network, threads: int | None = None):
+    def __init__(self, net: Network, threads: int | None = None, regenerate_weights: bool = False):
         self.net = net
         # Numba's thread count is per calling thread: keep ours and apply it on every call,
         # so a simulation advanced from another thread (the app) uses the same count.
@@ -30,7 +30,7 @@ class CpuBackend:
         chunks = max(1, min(self.threads, n))
         bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
         self.lo, self.hi = bounds[:-1].copy(), bounds[1:].copy()
-        self.packed = packing.pack(net, MAX_BATCH)
+        self.packed = packing.pack(net, MAX_BATCH, regenerate_weights)
         self.n_synapses = self.packed.n_synapses
         # steps per parallel region: up to the smallest spike delay, capped to bound the scratch
         self.batch = max(1, min(self.packed.min_delay, SCRATCH_ENTRIES // max(n, 1)))

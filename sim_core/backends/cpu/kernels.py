@@ -11,7 +11,8 @@ import numpy as np
 from numba import njit, prange
 
 from ..packing import (SY_GROUP_OF, SY_GRP_PROJ, SY_GRP_PTR, SY_INDPTR, SY_PR_COFF, SY_PR_D, SY_PR_DOFF,
-                       SY_PR_IPTR0, SY_PR_NTGT, SY_PR_SRC0, SY_PR_TGT0, SY_PR_WOFF, SY_PR_WQ, SY_SYN_TGT, SY_PR_SINGLE, NR_S)
+                       SY_PR_IPTR0, SY_PR_NTGT, SY_PR_REGEN, SY_PR_SINGLE, SY_PR_SRC0, SY_PR_TGT0, SY_PR_WOFF,
+                       SY_PR_WQ, SY_SYN_TGT)
 from ..step import delay_at, delay_source, is_excitatory, neuron_step, voltage, weight_at, weight_source
 
 # What the kernel keeps between calls (pending spikes, spike-generator position, scratch)
@@ -27,7 +28,7 @@ def _deliver_row(j0, j1, q, ks, D, sy, ring_ex, ring_in):
     """Add the fixed-point weights of synapses j0..j1 (projection slot q) into the ring
     slots of their delays."""
     off = sy[SY_PR_TGT0][q]
-    if sy[SY_PR_WOFF][q] < 0 and sy[SY_PR_COFF][q] < 0 and sy[SY_PR_DOFF][q] < 0:
+    if sy[SY_PR_WOFF][q] < 0 and sy[SY_PR_COFF][q] < 0 and sy[SY_PR_DOFF][q] < 0 and not sy[SY_PR_REGEN][q]:
         # one weight, one delay: the common case, one buffer row
         sl = ks + sy[SY_PR_D][q]
         if sl >= D:
@@ -39,11 +40,11 @@ def _deliver_row(j0, j1, q, ks, D, sy, ring_ex, ring_in):
         return
     # the projection's weight and delay sources, read once per row: inside the loop LLVM
     # could not hoist them past the ring stores (measured: microcircuit 0.1, 60% slower)
-    per_w, woff, coded, coff, toff, w0q = weight_source(q, sy)
+    mode, woff, toff, w0q = weight_source(q, sy)
     per_d, doff, d0 = delay_source(q, sy)
     single = sy[SY_PR_SINGLE][q]
     for j in range(j0, j1):
-        wq = weight_at(j, per_w, woff, coded, coff, toff, w0q, sy)
+        wq = weight_at(j, q, mode, woff, toff, w0q, sy)
         sl = ks + delay_at(j, per_d, doff, d0, sy)
         if sl >= D:
             sl -= D
@@ -97,7 +98,7 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
     mtype, P, S, refr, refr_counts = nr  # unpacked once: see step.neuron_step
     n_chunks = lo.shape[0]
     cap = out[OUT_OUT_STEP].shape[0]
-    n_neurons = nr[NR_S].shape[0]
+    n_neurons = S.shape[0]
     n_vm = out[OUT_VM_IDX].shape[0]
     vm_every = out[OUT_VM_EVERY]
     k = k0

@@ -22,7 +22,7 @@ class GpuBackend:
     name = "gpu"
 
     def __init__(self, net: Network, threads: int | None = None, driver: str = "auto",
-                 block_threads: int | None = None, blocks: int | None = None):
+                 block_threads: int | None = None, blocks: int | None = None, regenerate_weights: bool = True):
         from numba import cuda
         from . import kernels
         if driver not in DRIVERS:
@@ -32,7 +32,7 @@ class GpuBackend:
         self.xp = device.array_module()
         self.sim = device.simulator()
         n = net.n_neurons
-        self.packed = packing.pack(net)
+        self.packed = packing.pack(net, regenerate_weights=regenerate_weights)
         self.n_synapses = self.packed.n_synapses
         self.fused = self.packed.min_delay >= 2
         self.D = net.max_delay + 1
