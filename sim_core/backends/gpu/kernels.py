@@ -145,7 +145,7 @@ def fused_kernel(k, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, 
                  vm_every, k_first)
 
 
-@cuda.jit
+@cuda.jit  # 139 registers (ptxas, sm_90); capped at 128 it spills 124 bytes: see test_gpu_compile
 def persistent_kernel(k0, n_steps, fused, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src,
                       io, vm_every):
     """Steps k0 .. k0 + n_steps - 1 in one cooperative launch: one grid sync per phase."""
