@@ -15,9 +15,12 @@ def add_parser(sub) -> None:
 def _serve(args) -> int:
     import sys
 
-    from sim_core.backends import resolve
+    from sim_core.backends import describe_gpu, resolve
     backend = resolve(args.backend)
-    print(f"SpikeScope on http://127.0.0.1:{args.port}/ (backend {backend}); Ctrl-C stops",
+    where = f"backend {backend}" + (f" on {describe_gpu()}" if backend == "gpu" else "")
+    if args.backend == "auto":
+        where += " (auto: " + ("GPU found)" if backend == "gpu" else "no GPU found)")
+    print(f"SpikeScope on http://127.0.0.1:{args.port}/ ({where}); Ctrl-C stops",
           file=sys.stderr, flush=True)
     from .main import serve
     serve(port=args.port, show=args.show, backend=backend, threads=args.threads)
