@@ -134,6 +134,8 @@ class GpuBackend:
         spike per neuron and step): the launch length does not depend on the host's
         buffer. Spikes that do not fit there wait in a host stage for the next call."""
         self._voltmeter(out)
+        if n_steps == 0:
+            self._compile(out)
         if not self.flush(out):
             return 0
         n = max(self.net.n_neurons, 1)
@@ -183,14 +185,40 @@ class GpuBackend:
             self._views_key = key
         return self._v
 
-    def _launch(self, k, n_b, vm_every):
-        K, v = self.kernels, self._views()
+    def _args(self, k, n_b, vm_every):
+        """Arguments of each kernel for a launch at step k of n_b steps."""
+        v = self._views()
         seed, h, every = np.uint64(self.net.seed), self.net.dt, np.int64(vm_every)
         state = (v["ring_ex"], v["ring_in"], v["spk"], v["spk_n"])
+        kk, k_first = np.int64(k), np.int64(k)
+        return dict(
+            persistent=(kk, np.int64(n_b), self.fused, seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"],
+                        v["sg_src"], v["io"], every),
+            fused=(kk, seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"], v["sg_src"], v["io"], every,
+                   k_first),
+            update=(kk, seed, h, v["nr"], v["dr"], *state, v["io"], every, k_first),
+            deliver=(kk, v["sy"], *state, v["sg_step"], v["sg_src"]))
+
+    def _compile(self, out: Outputs):
+        """Compile the kernels of the driver that will run (Simulation's compile phase calls
+        advance with no steps), so that neither build nor simulate time hides it."""
+        if self.sim:
+            return
+        n = max(self.net.n_neurons, 1)
+        self._io(max(DEVICE_SPIKES // n, 1) * n, 1)
+        args = self._args(0, 1, out.vm_every)
+        if self.driver in ("auto", "persistent"):
+            self._settle(args["persistent"])
+        if self.driver == "per_step":
+            K = self.kernels
+            for name in (("fused",) if self.fused else ("update", "deliver")):
+                getattr(K, f"{name}_kernel")._compile_for_args(*args[name])
+
+    def _launch(self, k, n_b, vm_every):
+        K = self.kernels
         grid = (self.blocks, self.block_threads)
         if self.driver in ("auto", "persistent"):
-            args = (np.int64(k), np.int64(n_b), self.fused, seed, h, v["nr"], v["dr"], v["sy"], *state,
-                    v["sg_step"], v["sg_src"], v["io"], every)
+            args = self._args(k, n_b, vm_every)["persistent"]
             if not hasattr(self, "cooperative_limit") and not self.sim:
                 self._settle(args)
             if self.driver == "persistent":
@@ -198,12 +226,12 @@ class GpuBackend:
                 return
             grid = (self.blocks, self.block_threads)
         for kk in range(k, k + n_b):
+            a = self._args(kk, 1, vm_every)
             if self.fused:
-                K.fused_kernel[grid](np.int64(kk), seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"],
-                                     v["sg_src"], v["io"], every, np.int64(k))
+                K.fused_kernel[grid](*a["fused"][:-1], np.int64(k))
             else:
-                K.update_kernel[grid](np.int64(kk), seed, h, v["nr"], v["dr"], *state, v["io"], every, np.int64(k))
-                K.deliver_kernel[grid](np.int64(kk), v["sy"], *state, v["sg_step"], v["sg_src"])
+                K.update_kernel[grid](*a["update"][:-1], np.int64(k))
+                K.deliver_kernel[grid](*a["deliver"])
 
     def _collect(self, out: Outputs, rows: int):
         """Spikes to the host in (step, id) order (atomics appended them in any order)."""
