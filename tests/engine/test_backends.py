@@ -183,3 +183,27 @@ def test_regenerated_weights_equal_stored_ones(backend, cpu_reference):
     assert stored.backend.synapse_bytes() - sim.backend.synapse_bytes() == 4 * n_drawn
     sim.run(T_MS)
     assert _same({p: sim.spikes(p) for p in spec.populations}, cpu_reference[case][0])
+
+
+def test_command_line_runs_the_backend(backend, cpu_reference, tmp_path):
+    """`spikescope run SPEC --backend B --out DIR` (in the simulator process:
+    `NUMBA_ENABLE_CUDASIM=1 spikescope run ... --backend gpu`) writes the CPU engine's spikes."""
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    from sim_core.io.sonata import read_spikes
+    case = "delta_min_delay_one_step"
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(CASES[case]))
+    res = subprocess.run([sys.executable, "-m", "sim_core.cli", "run", str(spec_path), "--backend", backend,
+                          "--t-presim", "0", "--t-sim", str(T_MS), "--json", "--out", str(tmp_path / "out")],
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout)["backend"] == backend
+    spikes = read_spikes(tmp_path / "out" / "spikes.h5")
+    ref = cpu_reference[case][0]
+    for pop, (t, i) in ref.items():
+        assert np.allclose(spikes[pop][0], t, atol=1e-9) and np.array_equal(spikes[pop][1], i)
