@@ -194,20 +194,6 @@ def delay_at(j, per_syn, doff, d0, sy):
 
 
 @njit(cache=True, inline="always")
-def synapse_weight(j, q, sy):
-    """Fixed-point weight of synapse j (global index) of projection slot q: the
-    projection's one value, a per-synapse float32, or a uint8 code into its table."""
-    mode, off, toff, w0q = weight_source(q, sy)
-    return weight_at(j, q, mode, off, toff, w0q, sy)
-
-
-@njit(cache=True, inline="always")
-def synapse_delay(j, q, sy):
-    per_syn, doff, d0 = delay_source(q, sy)
-    return delay_at(j, per_syn, doff, d0, sy)
-
-
-@njit(cache=True, inline="always")
 def is_excitatory(wq, q, sy):
     """Which buffer a weight goes to: delta neurons have one for both signs."""
     return wq > 0 or sy[SY_PR_SINGLE][q]

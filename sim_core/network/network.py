@@ -7,7 +7,6 @@ spike_generator becomes a spike source with its own CSR rows.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -1,7 +1,5 @@
 """Parameter changes applied to a running simulation without a rebuild behave exactly as
 a fresh build with the new parameters (for the steps after the change)."""
-import dataclasses
-from types import MappingProxyType
 
 import numpy as np
 

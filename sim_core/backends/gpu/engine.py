@@ -36,10 +36,9 @@ class GpuBackend:
         self.n_synapses = self.packed.n_synapses
         self.fused = self.packed.min_delay >= 2
         self.D = net.max_delay + 1
-        # 128 threads: the persistent kernel takes 139 registers (ptxas, sm_90), so an SM
+        # 128 threads: the persistent kernel takes 145 registers (ptxas, sm_90), so an SM
         # holds 3 such blocks (12 warps) against one of 256 threads (8 warps)
         self.block_threads = block_threads or (32 if self.sim else 128)
-        self._host_neurons = packing.Neurons(net.model, net.params, None, None, net.refr_counts)
         self.neurons = packing.Neurons(self._dev(net.model), self._dev(net.params), self._dev(np.zeros((n, L.N_STATE))),
                                        self._dev(np.zeros(n, np.int32)), self._dev(net.refr_counts))
         self.drives = packing.Drives(*(self._dev(a) for a in packing.drives(net)))

@@ -4,8 +4,8 @@ device function), so the GPU does the CPU's arithmetic; synaptic input goes into
 fixed-point ring buffers with integer atomics, whose sums do not depend on thread order.
 
 A step is two phases: *update* (one thread per neuron: read and clear its ring slot,
-Poisson and DC input, integrate, append a spike to this step's list) and *deliver* (one
-block per spike, its threads over the spike's synapses). When every delay is at least
+Poisson and DC input, integrate, append a spike to this step's list) and *deliver* (the
+grid split into one group of threads per spike, over the spike's synapses). When every delay is at least
 two steps (``fused``), step k's update and step k-1's delivery run in one phase: the
 delivery writes slots k+1 and later while the update reads slot k. Two drivers run the
 phases: a persistent cooperative kernel (many steps per launch, one grid sync per phase:
@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda
 
-from ..packing import (SY_GROUP_OF, SY_GRP_PROJ, SY_GRP_PTR, SY_INDPTR, SY_PR_IPTR0, SY_PR_SRC0, SY_PR_TGT0,
-                       SY_SYN_TGT)
-from ..step import is_excitatory, neuron_step, synapse_delay, synapse_weight, voltage
+from ..packing import (SY_GROUP_OF, SY_GRP_PROJ, SY_GRP_PTR, SY_INDPTR, SY_PR_IPTR0, SY_PR_SINGLE, SY_PR_SRC0,
+                       SY_PR_TGT0, SY_SYN_TGT)
+from ..step import delay_at, delay_source, neuron_step, voltage, weight_at, weight_source
 from .device import simulator
 
 
@@ -49,8 +49,8 @@ def _no_fma():
 _no_fma()
 if simulator():
     from .simulated import python_twin
-    is_excitatory, neuron_step, synapse_delay, synapse_weight, voltage = (
-        python_twin(f) for f in (is_excitatory, neuron_step, synapse_delay, synapse_weight, voltage))
+    delay_at, delay_source, neuron_step, voltage, weight_at, weight_source = (
+        python_twin(f) for f in (delay_at, delay_source, neuron_step, voltage, weight_at, weight_source))
 
 
 @cuda.jit(device=True, inline=True)
@@ -95,29 +95,44 @@ def update_phase(k, t0, stride, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, i
 
 
 @cuda.jit(device=True)
-def deliver_phase(k, block, n_blocks, lane, n_lanes, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src):
+def deliver_phase(k, tid, n_threads, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src):
     """Spikes emitted in step k (neurons' list k % 3, then spike generators) into the ring
-    slots k + delay of their targets: blocks take spikes, lanes take synapses."""
+    slots k + delay of their targets. The grid splits into as many groups as there are
+    spikes (at most one warp each): a group takes every G-th spike, its threads that
+    spike's synapses. At the microcircuit's ~25 spikes a step, each spike's ~3,900 synapses
+    then spread over ~2,000 threads instead of one block's 128."""
     D = ring_ex.shape[0]
     lst = k % 3
     ns = spk_n[lst]
     a = _lower_bound(sg_step, k)
     b = _lower_bound(sg_step, k + 1)
+    total = ns + b - a
+    if total == 0:
+        return
+    groups = min(total, max(n_threads // 32, 1))
+    per = n_threads // groups
+    g = tid // per
+    if g >= groups:
+        return
+    lane = tid - g * per
     ks = k % D
-    for s_i in range(block, ns + b - a, n_blocks):
+    for s_i in range(g, total, groups):
         s = spk[lst, s_i] if s_i < ns else sg_src[a + s_i - ns]
-        g = sy[SY_GROUP_OF][s]
-        for gp in range(sy[SY_GRP_PTR][g], sy[SY_GRP_PTR][g + 1]):
+        grp = sy[SY_GROUP_OF][s]
+        for gp in range(sy[SY_GRP_PTR][grp], sy[SY_GRP_PTR][grp + 1]):
             q = sy[SY_GRP_PROJ][gp]
             row = sy[SY_PR_IPTR0][q] + s - sy[SY_PR_SRC0][q]
             off = sy[SY_PR_TGT0][q]
-            for j in range(sy[SY_INDPTR][row] + lane, sy[SY_INDPTR][row + 1], n_lanes):
-                wq = synapse_weight(j, q, sy)
-                sl = ks + synapse_delay(j, q, sy)
+            mode, woff, toff, w0q = weight_source(q, sy)
+            per_d, doff, d0 = delay_source(q, sy)
+            single = sy[SY_PR_SINGLE][q]
+            for j in range(sy[SY_INDPTR][row] + lane, sy[SY_INDPTR][row + 1], per):
+                wq = weight_at(j, q, mode, woff, toff, w0q, sy)
+                sl = ks + delay_at(j, per_d, doff, d0, sy)
                 if sl >= D:
                     sl -= D
                 tgt = off + np.int64(sy[SY_SYN_TGT][j])
-                if is_excitatory(wq, q, sy):
+                if wq > 0 or single:
                     cuda.atomic.add(ring_ex, (sl, tgt), wq)
                 else:
                     cuda.atomic.add(ring_in, (sl, tgt), wq)
@@ -131,36 +146,32 @@ def update_kernel(k, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io, vm_every
 
 @cuda.jit
 def deliver_kernel(k, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src):
-    deliver_phase(k, cuda.blockIdx.x, cuda.gridDim.x, cuda.threadIdx.x, cuda.blockDim.x, sy, ring_ex, ring_in,
-                  spk, spk_n, sg_step, sg_src)
+    deliver_phase(k, cuda.grid(1), cuda.gridsize(1), sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
 
 
 @cuda.jit
 def fused_kernel(k, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src, io, vm_every, k_first):
     """Delivery of step k - 1 and update of step k in one launch (all delays >= 2)."""
     if k > 0:
-        deliver_phase(k - 1, cuda.blockIdx.x, cuda.gridDim.x, cuda.threadIdx.x, cuda.blockDim.x, sy, ring_ex,
-                      ring_in, spk, spk_n, sg_step, sg_src)
+        deliver_phase(k - 1, cuda.grid(1), cuda.gridsize(1), sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
     update_phase(k, cuda.grid(1), cuda.gridsize(1), seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io,
                  vm_every, k_first)
 
 
-@cuda.jit  # 139 registers (ptxas, sm_90); capped at 128 it spills 124 bytes: see test_gpu_compile
+@cuda.jit  # 145 registers (ptxas, sm_90); capped at 128 it spills: see test_gpu_compile
 def persistent_kernel(k0, n_steps, fused, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src,
                       io, vm_every):
     """Steps k0 .. k0 + n_steps - 1 in one cooperative launch: one grid sync per phase."""
     grid = cuda.cg.this_grid()
     t0, stride = cuda.grid(1), cuda.gridsize(1)
-    block, n_blocks, lane, n_lanes = cuda.blockIdx.x, cuda.gridDim.x, cuda.threadIdx.x, cuda.blockDim.x
     for k in range(k0, k0 + n_steps):
         if fused:
             if k > 0:
-                deliver_phase(k - 1, block, n_blocks, lane, n_lanes, sy, ring_ex, ring_in, spk, spk_n,
-                              sg_step, sg_src)
+                deliver_phase(k - 1, t0, stride, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
             update_phase(k, t0, stride, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io, vm_every, k0)
             grid.sync()
         else:
             update_phase(k, t0, stride, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io, vm_every, k0)
             grid.sync()
-            deliver_phase(k, block, n_blocks, lane, n_lanes, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
+            deliver_phase(k, t0, stride, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
             grid.sync()
