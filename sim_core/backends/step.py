@@ -41,47 +41,48 @@ def from_fixed(q):
 
 
 @njit(cache=True, inline="always")
-def update_neuron(i, m, P, S, refr, refr_counts, in_ex, in_in, h):
-    """One step of neuron i; in_ex/in_in: weighted input arriving this step.
-    Returns True on a spike. Mirrors NEST's update() of each model line by line."""
+def update_neuron(i, r, m, P, S, refr, refr_counts, in_ex, in_in, h):
+    """One step of neuron i (parameters: row r of the table P); in_ex/in_in: weighted
+    input arriving this step. Returns True on a spike. Mirrors NEST's update() of each
+    model line by line."""
     if m == PSC_EXP:
         if refr[i] == 0:
-            S[i, V] = (S[i, V] * P[i, P22] + S[i, I_EX] * P[i, P21EX] + S[i, I_IN] * P[i, P21IN]
-                       + (P[i, IE] + S[i, I0]) * P[i, P20])
+            S[i, V] = (S[i, V] * P[r, P22] + S[i, I_EX] * P[r, P21EX] + S[i, I_IN] * P[r, P21IN]
+                       + (P[r, IE] + S[i, I0]) * P[r, P20])
         else:
             refr[i] -= 1
-        S[i, I_EX] *= P[i, P11EX]
-        S[i, I_IN] *= P[i, P11IN]
+        S[i, I_EX] *= P[r, P11EX]
+        S[i, I_IN] *= P[r, P11IN]
         S[i, I_EX] += in_ex
         S[i, I_IN] += in_in
     elif m == PSC_ALPHA:
         if refr[i] == 0:
-            y3 = (P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P31EX] * S[i, DI_EX] + P[i, P32EX] * S[i, I_EX]
-                  + P[i, P31IN] * S[i, DI_IN] + P[i, P32IN] * S[i, I_IN] + P[i, EXPM1] * S[i, V] + S[i, V])
-            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+            y3 = (P[r, P20] * (S[i, I0] + P[r, IE]) + P[r, P31EX] * S[i, DI_EX] + P[r, P32EX] * S[i, I_EX]
+                  + P[r, P31IN] * S[i, DI_IN] + P[r, P32IN] * S[i, I_IN] + P[r, EXPM1] * S[i, V] + S[i, V])
+            S[i, V] = y3 if y3 >= P[r, VMIN] else P[r, VMIN]
         else:
             refr[i] -= 1
-        S[i, I_EX] = P[i, P21EXA] * S[i, DI_EX] + P[i, P11EX] * S[i, I_EX]
-        S[i, DI_EX] *= P[i, P11EX]
-        S[i, DI_EX] += P[i, INIT_EX] * in_ex
-        S[i, I_IN] = P[i, P21INA] * S[i, DI_IN] + P[i, P11IN] * S[i, I_IN]
-        S[i, DI_IN] *= P[i, P11IN]
-        S[i, DI_IN] += P[i, INIT_IN] * in_in
+        S[i, I_EX] = P[r, P21EXA] * S[i, DI_EX] + P[r, P11EX] * S[i, I_EX]
+        S[i, DI_EX] *= P[r, P11EX]
+        S[i, DI_EX] += P[r, INIT_EX] * in_ex
+        S[i, I_IN] = P[r, P21INA] * S[i, DI_IN] + P[r, P11IN] * S[i, I_IN]
+        S[i, DI_IN] *= P[r, P11IN]
+        S[i, DI_IN] += P[r, INIT_IN] * in_in
     else:  # delta: weights are voltage jumps, both signs in one buffer
         x = in_ex + in_in
         if refr[i] == 0:
-            y3 = P[i, P20] * (S[i, I0] + P[i, IE]) + P[i, P22] * S[i, V] + x
-            if P[i, REFR_INPUT] != 0.0 and S[i, REFR_BUF] != 0.0:
+            y3 = P[r, P20] * (S[i, I0] + P[r, IE]) + P[r, P22] * S[i, V] + x
+            if P[r, REFR_INPUT] != 0.0 and S[i, REFR_BUF] != 0.0:
                 y3 += S[i, REFR_BUF]
                 S[i, REFR_BUF] = 0.0
-            S[i, V] = y3 if y3 >= P[i, VMIN] else P[i, VMIN]
+            S[i, V] = y3 if y3 >= P[r, VMIN] else P[r, VMIN]
         else:
-            if P[i, REFR_INPUT] != 0.0:
-                S[i, REFR_BUF] += x * math.exp(-refr[i] * h / P[i, TAU_M])
+            if P[r, REFR_INPUT] != 0.0:
+                S[i, REFR_BUF] += x * math.exp(-refr[i] * h / P[r, TAU_M])
             refr[i] -= 1
-    if S[i, V] >= P[i, THETA]:
+    if S[i, V] >= P[r, THETA]:
         refr[i] = refr_counts[i]
-        S[i, V] = P[i, VRESET]
+        S[i, V] = P[r, VRESET]
         return True
     return False
 
@@ -127,7 +128,7 @@ def dc_input(i, kk, dr):
 
 
 @njit(cache=True, inline="always")
-def neuron_step(i, kk, slot, seed, h, mtype, P, S, refr, refr_counts, dr, ring_ex, ring_in,
+def neuron_step(i, kk, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, ring_ex, ring_in,
                 c_key, c_e, c_st, u0, u1, u2, u3):
     """Step kk of neuron i: read and clear its ring slot, add Poisson input, integrate,
     then set the DC current for the next step. Returns (spiked, Poisson cache...).
@@ -139,7 +140,7 @@ def neuron_step(i, kk, slot, seed, h, mtype, P, S, refr, refr_counts, dr, ring_e
     ring_in[slot, i] = 0
     in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3 = poisson_input(
         i, kk, seed, dr, in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3)
-    spiked = update_neuron(i, mtype[i], P, S, refr, refr_counts, in_ex, in_in, h)
+    spiked = update_neuron(i, prow[i], mtype[i], P, S, refr, refr_counts, in_ex, in_in, h)
     S[i, I0] = dc_input(i, kk, dr)
     return spiked, c_key, c_e, c_st, u0, u1, u2, u3
 
@@ -200,5 +201,5 @@ def is_excitatory(wq, q, sy):
 
 
 @njit(cache=True, inline="always")
-def voltage(i, P, S):
-    return S[i, V] + P[i, EL]
+def voltage(i, P, prow, S):
+    return S[i, V] + P[prow[i], EL]

@@ -38,8 +38,7 @@ class CpuBackend:
         self.ring_ex = np.zeros((self.D, n), np.int64)
         self.ring_in = np.zeros((self.D, n), np.int64)
         # the backend's own copies: live edits change them through methods only
-        self.neurons = packing.Neurons(net.model, net.params.copy(), np.zeros((n, L.N_STATE)),
-                                       np.zeros(n, np.int32), net.refr_counts.copy())
+        self.neurons = packing.neurons(net)
         self.drives = packing.drives(net)
         self.drives = self.drives._replace(pz_lam=self.drives.pz_lam.copy(), pz_w=self.drives.pz_w.copy(),
                                            dc_amp=self.drives.dc_amp.copy())
@@ -78,7 +77,7 @@ class CpuBackend:
         return self.packed.nbytes()
 
     def membrane_potential(self) -> np.ndarray:
-        return self.neurons.S[:, L.V] + self.neurons.P[:, L.EL]
+        return self.neurons.S[:, L.V] + self.neurons.P[self.neurons.prow, L.EL]
 
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
@@ -88,12 +87,12 @@ class CpuBackend:
             self.packed.synapses.pr_wq[self.packed.slot_of[projection]] = packing.fixed_array(weight)
 
     def set_neuron_params(self, start, stop, params, refr_counts, v0) -> None:
-        nr = self.neurons
-        nr.S[start:stop, L.V] -= params[:, L.EL] - nr.P[start:stop, L.EL]  # keep absolute V_m
-        nr.P[start:stop] = params
-        nr.refr_counts[start:stop] = refr_counts
-        net = self.net  # what reset() returns to, and what a fresh build would give
+        nr, net = self.neurons, self.net  # net: what reset() returns to, and what a fresh build gives
+        nr.S[start:stop, L.V] -= params[:, L.EL] - net.params[start:stop, L.EL]  # keep absolute V_m
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+        nr.refr_counts[start:stop] = refr_counts
+        table, row = packing.param_table(net.params)
+        self.neurons = nr._replace(P=table, prow=row)
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives

@@ -95,7 +95,7 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
     on order; slots are also filled in (emission step, source id) order whatever the
     thread count."""
     D = ring_ex.shape[0]
-    mtype, P, S, refr, refr_counts = nr  # unpacked once: see step.neuron_step
+    mtype, P, S, refr, refr_counts, prow = nr  # unpacked once: see step.neuron_step
     n_chunks = lo.shape[0]
     cap = out[OUT_OUT_STEP].shape[0]
     n_neurons = S.shape[0]
@@ -122,7 +122,7 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
                 u0 = u1 = u2 = u3 = 0.0
                 for i in range(lo[c], hi[c]):
                     spiked, c_key, c_e, c_st, u0, u1, u2, u3 = neuron_step(
-                        i, kk, slot, seed, h, mtype, P, S, refr, refr_counts, dr, ring_ex, ring_in,
+                        i, kk, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, ring_ex, ring_in,
                         c_key, c_e, c_st, u0, u1, u2, u3)
                     if spiked:
                         pd[PD_SPK_SCRATCH][base + cnt] = i
@@ -132,7 +132,7 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
                     r = r0 + (kk + 1) // vm_every - 1
                     for q in range(n_vm):
                         if lo[c] <= out[OUT_VM_IDX][q] < hi[c]:
-                            out[OUT_VM_OUT][r, q] = voltage(out[OUT_VM_IDX][q], P, S)
+                            out[OUT_VM_OUT][r, q] = voltage(out[OUT_VM_IDX][q], P, prow, S)
         # 4. the batch's spikes in (step, neuron) order: record, and keep for delivery
         ns = 0
         for j in range(n_b):

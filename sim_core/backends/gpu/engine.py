@@ -39,8 +39,7 @@ class GpuBackend:
         # 128 threads: the persistent kernel takes 145 registers (ptxas, sm_90), so an SM
         # holds 3 such blocks (12 warps) against one of 256 threads (8 warps)
         self.block_threads = block_threads or (32 if self.sim else 128)
-        self.neurons = packing.Neurons(self._dev(net.model), self._dev(net.params), self._dev(np.zeros((n, L.N_STATE))),
-                                       self._dev(np.zeros(n, np.int32)), self._dev(net.refr_counts))
+        self.neurons = packing.Neurons(*(self._dev(a) for a in packing.neurons(net)))
         self.drives = packing.Drives(*(self._dev(a) for a in packing.drives(net)))
         self.synapses = packing.Synapses(*(self._dev(a) for a in self.packed.synapses))
         xp = self.xp
@@ -251,7 +250,7 @@ class GpuBackend:
 
     def membrane_potential(self) -> np.ndarray:
         nr = self.neurons
-        return device.to_host(nr[packing.NR_S][:, L.V] + nr[packing.NR_P][:, L.EL])
+        return device.to_host(nr[packing.NR_S][:, L.V] + nr[packing.NR_P][nr[packing.NR_PROW], L.EL])
 
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
@@ -262,13 +261,13 @@ class GpuBackend:
             self.synapses[packing.SY_PR_WQ][q] = int(packing.fixed_array(weight))
 
     def set_neuron_params(self, start, stop, params, refr_counts, v0) -> None:
-        nr = self.neurons
-        S, P = nr[packing.NR_S], nr[packing.NR_P]
-        S[start:stop, L.V] -= self._dev(params[:, L.EL]) - P[start:stop, L.EL]  # keep absolute V_m
-        P[start:stop] = self._dev(params)
-        nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
-        net = self.net
+        nr, net = self.neurons, self.net  # net: what reset() returns to, and what a fresh build gives
+        nr[packing.NR_S][start:stop, L.V] -= self._dev(params[:, L.EL] - net.params[start:stop, L.EL])  # keep V_m
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+        nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
+        table, row = packing.param_table(net.params)
+        self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row))
+        self._views_key = None  # the kernels' views of the new table
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives
