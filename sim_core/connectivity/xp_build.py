@@ -97,9 +97,11 @@ def _csr_sorted(xp, rows, cols, n_rows, n_cols):
 
 
 def _indptr(xp, rows, n_rows):
-    """indptr of a CSR whose rows (sorted or not) are ``rows``."""
+    """indptr of a CSR whose rows (sorted or not) are ``rows``. No bincount on an empty
+    array: CuPy's takes max() of it first and raises (NumPy's does not)."""
     indptr = xp.zeros(n_rows + 1, xp.int64)
-    indptr[1:] = xp.cumsum(xp.bincount(rows, minlength=n_rows))
+    if rows.shape[0]:
+        indptr[1:] = xp.cumsum(xp.bincount(rows, minlength=n_rows))
     return indptr
 
 

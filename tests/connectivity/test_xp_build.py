@@ -361,3 +361,27 @@ def test_decisions_close_to_call_go_to_the_host(case, monkeypatch):
     assert host_calls and agree(got)
     if want.delays is not None:  # values themselves carry the 1e-4 error
         assert np.abs(got.delays.astype(int) - want.delays.astype(int)).max() <= 1
+
+
+def _cupy_like_bincount(x, minlength=0):
+    """CuPy's bincount takes max() of its input first: it raises on an empty array."""
+    if x.shape[0] == 0:
+        raise ValueError("zero-size array to reduction operation maximum which has no identity")
+    return np.bincount(x, minlength=minlength)
+
+
+@pytest.mark.parametrize("rule", [
+    {"rule": "fixed_total_number", "N": 0},
+    {"rule": "pairwise_bernoulli", "p": 1e-9},
+    {"rule": "fixed_indegree", "indegree": 0},
+    {"rule": "pairwise_bernoulli", "p": {"spatial": "gaussian", "p_center": 0.5, "sigma": 0.1},
+     "mask": {"circular": {"radius": 0.001}}, "allow_autapses": False}])
+def test_projection_without_synapses_on_a_device_namespace(rule):
+    """A projection that draws no synapse builds on a namespace whose bincount rejects
+    empty input (found in review: the GPU build failed there)."""
+    pos = {"kind": "grid", "shape": [5, 5], "extent": [1.0, 1.0]} if "mask" in rule else None
+    spec = _spec(rule, 25, 25, positions=pos, same=pos is not None)
+    ns = _device_like()
+    ns.bincount = _cupy_like_bincount
+    c = build_connectome_xp(spec, 3, ns).connections[0]
+    assert c.n_synapses == 0 and np.array_equal(c.indptr, np.zeros(26, np.int64))
