@@ -49,7 +49,8 @@ class Backend(Protocol):
 
     # live edits ---------------------------------------------------------------
     def set_weight(self, projection: int, weight: float) -> None:
-        """A one-valued projection's weight (spikes not yet delivered use it)."""
+        """A one-valued projection's weight, for the spikes emitted after the change (the
+        pending ones are delivered first, with the old weight)."""
 
     def set_neuron_params(self, start: int, stop: int, params: np.ndarray, refr_counts: np.ndarray,
                           v0: np.ndarray) -> None:

@@ -81,7 +81,11 @@ class CpuBackend:
 
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
-        """Device drives (Poisson, DC) are not spike-delivered projections: see set_drives."""
+        """Applies to spikes emitted after the change: the pending ones are delivered first
+        with the old weight. Device drives (Poisson, DC) are not spike-delivered
+        projections: see set_drives."""
+        kernels.deliver_pending(self.net.n_neurons, self.D, self.packed.synapses, self.ring_ex, self.ring_in,
+                                self._pending)
         self.net.connectome.connections[projection].weight = weight
         if projection in self.packed.slot_of:
             self.packed.synapses.pr_wq[self.packed.slot_of[projection]] = packing.fixed_array(weight)

@@ -77,6 +77,17 @@ def _deliver_spikes(t_lo, t_hi, pd, ns, D, sy, ring_ex, ring_in):
             _deliver_row(j0, j1, q, ks, D, sy, ring_ex, ring_in)
 
 
+@njit(cache=True, nogil=True)
+def deliver_pending(n_neurons, D, sy, ring_ex, ring_in, pd):
+    """Deliver the pending spikes now (before a live weight change: it then applies to
+    spikes emitted after it, on both backends, however the run was split into calls).
+    Integer sums: the same slots as delivering them at the next batch's start."""
+    ns = pd[PD_PENDING_N][0]
+    if ns > 0:
+        _deliver_spikes(0, n_neurons, pd, ns, D, sy, ring_ex, ring_in)
+    pd[PD_PENDING_N][0] = 0
+
+
 @njit(parallel=True, cache=True, nogil=True)  # nogil: the app simulates in a background thread
 def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, pd, out):
     """Advance from step k0 by up to n_steps; returns the steps done. Stops early when the

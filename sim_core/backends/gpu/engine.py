@@ -113,6 +113,8 @@ class GpuBackend:
         self.ring_ex[:] = 0
         self.ring_in[:] = 0
         self.spk_n[:] = 0
+        self._k_next = 0  # the next step to run
+        self._deliver_from = 0  # deliveries of steps before it are done (see set_weight)
         self._vm_key = None
         self._stage_step = np.zeros(0, np.int64)
         self._stage_id = np.zeros(0, np.int64)
@@ -150,6 +152,7 @@ class GpuBackend:
             self._launch(k, n_b, out.vm_every)
             self._collect(out, rows)
             k += n_b
+            self._k_next = k
             if not self.flush(out):
                 break
         return k - k0
@@ -190,9 +193,11 @@ class GpuBackend:
         state = (v["ring_ex"], v["ring_in"], v["spk"], v["spk_n"])
         kk, k_first = np.int64(k), np.int64(k)
         return dict(
-            persistent=(kk, np.int64(n_b), self.fused, seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"],
+            persistent=(kk, np.int64(n_b), self.fused, np.int64(self._deliver_from), seed, h, v["nr"], v["dr"],
+                        v["sy"], *state, v["sg_step"],
                         v["sg_src"], v["io"], every),
-            fused=(kk, seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"], v["sg_src"], v["io"], every,
+            fused=(kk, np.int64(self._deliver_from), seed, h, v["nr"], v["dr"], v["sy"], *state, v["sg_step"],
+                   v["sg_src"], v["io"], every,
                    k_first),
             update=(kk, seed, h, v["nr"], v["dr"], *state, v["io"], every, k_first),
             deliver=(kk, v["sy"], *state, v["sg_step"], v["sg_src"]))
@@ -254,6 +259,14 @@ class GpuBackend:
 
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
+        """Applies to spikes emitted after the change, as on the CPU: with fused phases the
+        last step's spikes are still undelivered, so they are delivered first, with the
+        old weight, and the next launch skips them."""
+        k = self._k_next
+        if self.fused and k > 0 and k - 1 >= self._deliver_from:
+            a = self._args(k - 1, 1, 1)["deliver"]
+            self.kernels.deliver_kernel[self.blocks, self.block_threads](*a)
+            self._deliver_from = k
         self.net.connectome.connections[projection].weight = weight
         q = self.packed.slot_of.get(projection)
         if q is not None:

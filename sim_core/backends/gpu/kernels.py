@@ -150,23 +150,25 @@ def deliver_kernel(k, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src):
 
 
 @cuda.jit
-def fused_kernel(k, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src, io, vm_every, k_first):
-    """Delivery of step k - 1 and update of step k in one launch (all delays >= 2)."""
-    if k > 0:
+def fused_kernel(k, deliver_from, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src, io, vm_every,
+                 k_first):
+    """Delivery of step k - 1 (unless the host delivered it already: steps before
+    ``deliver_from`` are done) and update of step k in one launch (all delays >= 2)."""
+    if k - 1 >= deliver_from:
         deliver_phase(k - 1, cuda.grid(1), cuda.gridsize(1), sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
     update_phase(k, cuda.grid(1), cuda.gridsize(1), seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io,
                  vm_every, k_first)
 
 
 @cuda.jit  # 145 registers (ptxas, sm_90); capped at 128 it spills: see test_gpu_compile
-def persistent_kernel(k0, n_steps, fused, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src,
-                      io, vm_every):
+def persistent_kernel(k0, n_steps, fused, deliver_from, seed, h, nr, dr, sy, ring_ex, ring_in, spk, spk_n,
+                      sg_step, sg_src, io, vm_every):
     """Steps k0 .. k0 + n_steps - 1 in one cooperative launch: one grid sync per phase."""
     grid = cuda.cg.this_grid()
     t0, stride = cuda.grid(1), cuda.gridsize(1)
     for k in range(k0, k0 + n_steps):
         if fused:
-            if k > 0:
+            if k - 1 >= deliver_from:
                 deliver_phase(k - 1, t0, stride, sy, ring_ex, ring_in, spk, spk_n, sg_step, sg_src)
             update_phase(k, t0, stride, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, io, vm_every, k0)
             grid.sync()
