@@ -132,6 +132,7 @@ def _run(args, spec, run, show) -> int:
         "build_s": round(sim.timers["build"] + sim.timers["load"], 4), "sim_s": round(sim_s, 4),
         "rtf": round(sim_s / (t_total / 1000.0), 4), "backend": sim.backend_name,
         "threads": getattr(sim.backend, "threads", None), "device": _device(sim),
+        "backend_info": sim.backend.info(),
         "bytes_per_synapse": round(sim.bytes_per_synapse, 3), "seed": sim.seed,
         "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
         "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},

@@ -41,6 +41,10 @@ class Backend(Protocol):
         """Hand over spikes of steps already done that did not fit in ``out`` (the GPU
         runs long launches whatever the host buffer's size); True when none are left."""
 
+    def info(self) -> dict:
+        """How the backend runs (threads and batch; driver, blocks, cooperative limit...),
+        for run summaries."""
+
     def synapse_bytes(self) -> int:
         """Bytes of synapse storage (targets, weights or codes, delays, row pointers)."""
 

@@ -114,15 +114,22 @@ def test_same_spikes_as_the_cpu_engine(backend, case, cpu_reference):
 
 
 @pytest.mark.parametrize("case", ["exp_drawn_weights_delays", "delta_min_delay_one_step"])
-def test_persistent_driver_on_one_block(backend, case, cpu_reference):
+def test_persistent_driver_on_one_block(backend, case, cpu_reference, monkeypatch):
     """The cooperative persistent kernel (many steps per launch): in the simulator on one
     block, whose grid sync is then a real one. The delta case has a one-step delay, so
-    update and delivery take separate phases there."""
+    update and delivery take separate phases there. A small device spike buffer makes
+    7-step launches, so launches start at k0 > 0 (the previous step's pending delivery,
+    voltmeter rows) and are checked against the CPU too, traces included."""
     if backend != "gpu":
         pytest.skip("a GPU driver")
+    from sim_core.backends.gpu import engine
+    n = sum(p["size"] for p in CASES[case]["populations"].values())
+    monkeypatch.setattr(engine, "DEVICE_SPIKES", 7 * n)
     sim, spikes = _run(CASES[case], backend, driver="persistent")
     assert sim.backend.driver == "persistent" and sim.backend.blocks == 1
     assert _same(spikes, cpu_reference[case][0])
+    ref_v = cpu_reference[case][1]
+    assert ref_v.size and np.array_equal(sim.voltages.data()[1], ref_v)
 
 
 def test_reset_reproduces_and_chunks_equal_one_run(backend):

@@ -73,6 +73,11 @@ class CpuBackend:
     def flush(self, out: Outputs) -> bool:
         return True  # the kernel stops before the host buffer could overflow: nothing held back
 
+    def info(self) -> dict:
+        """How the backend runs, for run summaries."""
+        return {"threads": self.threads, "batch_steps": self.batch,
+                "regenerate_weights": bool(self.packed.synapses.pr_regen.any())}
+
     def synapse_bytes(self) -> int:
         return self.packed.nbytes()
 

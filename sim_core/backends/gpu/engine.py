@@ -85,6 +85,10 @@ class GpuBackend:
         except Exception as e:  # noqa: BLE001  (no cooperative launch here: one launch per phase)
             if want == "persistent":
                 raise BackendError(f"gpu driver persistent: cooperative launch unavailable ({e})") from e
+            import warnings
+            self.cooperative_error = f"{type(e).__name__}: {e}"
+            warnings.warn(f"gpu: no cooperative launch ({self.cooperative_error}); one launch per phase "
+                          "instead (tens of microseconds per step)", RuntimeWarning, stacklevel=3)
             limit = 0
         self.cooperative_limit = limit
         if limit < 1:
@@ -249,6 +253,14 @@ class GpuBackend:
             r = int(out.vm_n[0])
             out.vm_out[r:r + rows] = device.to_host(self._vm_dev[:rows])
             out.vm_n[0] = r + rows
+
+    def info(self) -> dict:
+        """How the backend runs, for run summaries."""
+        return {"driver": self.driver, "blocks": self.blocks, "block_threads": self.block_threads,
+                "cooperative_limit": getattr(self, "cooperative_limit", None),
+                "cooperative_error": getattr(self, "cooperative_error", None), "fused": bool(self.fused),
+                "regenerate_weights": bool(self.packed.synapses.pr_regen.any()),
+                "simulator": self.sim}
 
     def synapse_bytes(self) -> int:
         return self.packed.nbytes()
