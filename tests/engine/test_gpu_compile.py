@@ -263,8 +263,8 @@ def test_engine_argument_types(compiled):
             if isinstance(t, nt.Array):
                 assert t.layout == "C" and t.mutable, f"{label}: {t}"
     p = compiled.kernels["persistent_kernel"].argtypes
-    assert p[:5] == (nt.int64, nt.int64, nt.boolean, nt.uint64, nt.float64), p[:5]
-    assert isinstance(p[14], nt.BaseTuple) and len(p[14]) == 5 and p[15] == nt.int64  # io, vm_every
+    assert p[:6] == (nt.int64, nt.int64, nt.boolean, nt.int64, nt.uint64, nt.float64), p[:6]
+    assert isinstance(p[15], nt.BaseTuple) and len(p[15]) == 5 and p[16] == nt.int64  # io, vm_every
     u = compiled.kernels["update_kernel"].argtypes
     assert (u[0], u[1], u[2], u[-1]) == (nt.int64, nt.uint64, nt.float64, nt.int64)
 
