@@ -8,6 +8,7 @@ time, so naming the arguments costs nothing at run time.
 """
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from ..connectivity.values import dist_args
 from ..network.network import Network
 from ..random import streams
 
-Neurons = namedtuple("Neurons", "mtype P S refr refr_counts prow")
+Neurons = namedtuple("Neurons", "mtype P S refr refr_counts prow rdecay")
 Drives = namedtuple("Drives", "pz_ptr pz_lam pz_elam pz_w pz_d pz_first pz_last pz_stream "
                               "dc_ptr dc_amp dc_d dc_first dc_last")
 Synapses = namedtuple("Synapses", "group_of grp_ptr grp_proj pr_src0 pr_tgt0 pr_ntgt pr_iptr0 pr_syn0 "
@@ -27,7 +28,7 @@ Synapses = namedtuple("Synapses", "group_of grp_ptr grp_proj pr_src0 pr_tgt0 pr_
 # Field indices. Kernels index the structures with these constants, never by attribute:
 # inside Numba's parallel loops (prange) writes through a namedtuple attribute are lost
 # (numba 0.68: a test neuron never reset after crossing threshold), constant indices work.
-(NR_MTYPE, NR_P, NR_S, NR_REFR, NR_REFR_COUNTS, NR_PROW) = range(6)
+(NR_MTYPE, NR_P, NR_S, NR_REFR, NR_REFR_COUNTS, NR_PROW, NR_RDECAY) = range(7)
 (PZ_PTR, PZ_LAM, PZ_ELAM, PZ_W, PZ_D, PZ_FIRST, PZ_LAST, PZ_STREAM,
  DC_PTR, DC_AMP, DC_D, DC_FIRST, DC_LAST) = range(13)
 (SY_GROUP_OF, SY_GRP_PTR, SY_GRP_PROJ, SY_PR_SRC0, SY_PR_TGT0, SY_PR_NTGT, SY_PR_IPTR0, SY_PR_SYN0,
@@ -69,6 +70,18 @@ def param_table(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(table), row.reshape(-1).astype(np.int32)
 
 
+def refractory_decay(table: np.ndarray, refr_counts: np.ndarray, h: float) -> np.ndarray:
+    """exp(-r h / tau_m) for every parameter row and refractory count r: the decay of input
+    that iaf_psc_delta with refractory_input keeps for the end of its refractory time.
+    Computed here with the host's libm (Numba's CPU code calls the same), so the GPU,
+    whose exp differs in the last bit for some arguments, uses the CPU's values."""
+    from ..network import layout as L
+    if table.shape[0] == 0 or not (table[:, L.REFR_INPUT] != 0.0).any():
+        return np.zeros((1, 1))
+    r = np.arange(int(refr_counts.max(initial=0)) + 1)
+    return np.array([[math.exp(-k * h / tau) for k in r] for tau in table[:, L.TAU_M]])
+
+
 def neurons(net: Network) -> Neurons:
     """The neuron arrays at t = 0 (host): parameter table, state, refractory counters."""
     n = net.n_neurons
@@ -76,7 +89,8 @@ def neurons(net: Network) -> Neurons:
     table, row = param_table(net.params)
     S = np.zeros((n, L.N_STATE))
     S[:, L.V] = net.v0
-    return Neurons(net.model, table, S, np.zeros(n, np.int32), net.refr_counts.copy(), row)
+    return Neurons(net.model, table, S, np.zeros(n, np.int32), net.refr_counts.copy(), row,
+                   refractory_decay(table, net.refr_counts, net.dt))
 
 
 def drives(net: Network) -> Drives:

@@ -17,10 +17,11 @@ from numba import njit
 
 from ..network.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
                               P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
-                              PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, TAU_M, THETA, V, VMIN, VRESET)
+                              PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, THETA, V, VMIN, VRESET)
 from .packing import (DC_AMP, DC_D, DC_FIRST, DC_LAST, DC_PTR, PZ_D, PZ_ELAM, PZ_FIRST, PZ_LAM, PZ_LAST,
-                      PZ_PTR, PZ_STREAM, PZ_W, SY_PR_COFF, SY_PR_D, SY_PR_DOFF, SY_PR_SINGLE, SY_PR_SYN0, SY_PR_TOFF, SY_PR_WOFF, SY_PR_WQ,
-                      SY_SYN_CODE, SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q, SY_PR_REGEN, SY_PR_WDIST, SY_PR_WSTREAM, SY_WSEED)
+                      PZ_PTR, PZ_STREAM, PZ_W, SY_PR_COFF, SY_PR_D, SY_PR_DOFF, SY_PR_REGEN, SY_PR_SINGLE,
+                      SY_PR_SYN0, SY_PR_TOFF, SY_PR_WDIST, SY_PR_WOFF, SY_PR_WQ, SY_PR_WSTREAM, SY_SYN_CODE,
+                      SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q, SY_WSEED)
 from ..random.philox import SMALL_MEAN, draw, poisson, poisson_inversion, uniform4
 
 FIX_BITS = 32
@@ -41,7 +42,7 @@ def from_fixed(q):
 
 
 @njit(cache=True, inline="always")
-def update_neuron(i, r, m, P, S, refr, refr_counts, in_ex, in_in, h):
+def update_neuron(i, r, m, P, S, refr, refr_counts, rdecay, in_ex, in_in, h):
     """One step of neuron i (parameters: row r of the table P); in_ex/in_in: weighted
     input arriving this step. Returns True on a spike. Mirrors NEST's update() of each
     model line by line."""
@@ -78,7 +79,7 @@ def update_neuron(i, r, m, P, S, refr, refr_counts, in_ex, in_in, h):
             S[i, V] = y3 if y3 >= P[r, VMIN] else P[r, VMIN]
         else:
             if P[r, REFR_INPUT] != 0.0:
-                S[i, REFR_BUF] += x * math.exp(-refr[i] * h / P[r, TAU_M])
+                S[i, REFR_BUF] += x * rdecay[r, refr[i]]  # exp(-refr h / tau_m), from the host
             refr[i] -= 1
     if S[i, V] >= P[r, THETA]:
         refr[i] = refr_counts[i]
@@ -128,7 +129,7 @@ def dc_input(i, kk, dr):
 
 
 @njit(cache=True, inline="always")
-def neuron_step(i, kk, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, ring_ex, ring_in,
+def neuron_step(i, kk, slot, seed, h, mtype, P, prow, rdecay, S, refr, refr_counts, dr, ring_ex, ring_in,
                 c_key, c_e, c_st, u0, u1, u2, u3):
     """Step kk of neuron i: read and clear its ring slot, add Poisson input, integrate,
     then set the DC current for the next step. Returns (spiked, Poisson cache...).
@@ -140,7 +141,7 @@ def neuron_step(i, kk, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, 
     ring_in[slot, i] = 0
     in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3 = poisson_input(
         i, kk, seed, dr, in_ex, in_in, c_key, c_e, c_st, u0, u1, u2, u3)
-    spiked = update_neuron(i, prow[i], mtype[i], P, S, refr, refr_counts, in_ex, in_in, h)
+    spiked = update_neuron(i, prow[i], mtype[i], P, S, refr, refr_counts, rdecay, in_ex, in_in, h)
     S[i, I0] = dc_input(i, kk, dr)
     return spiked, c_key, c_e, c_st, u0, u1, u2, u3
 

@@ -101,7 +101,8 @@ class CpuBackend:
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
         nr.refr_counts[start:stop] = refr_counts
         table, row = packing.param_table(net.params)
-        self.neurons = nr._replace(P=table, prow=row)
+        self.neurons = nr._replace(P=table, prow=row,
+                                   rdecay=packing.refractory_decay(table, net.refr_counts, net.dt))
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives

@@ -106,7 +106,7 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
     on order; slots are also filled in (emission step, source id) order whatever the
     thread count."""
     D = ring_ex.shape[0]
-    mtype, P, S, refr, refr_counts, prow = nr  # unpacked once: see step.neuron_step
+    mtype, P, S, refr, refr_counts, prow, rdecay = nr  # unpacked once: see step.neuron_step
     n_chunks = lo.shape[0]
     cap = out[OUT_OUT_STEP].shape[0]
     n_neurons = S.shape[0]
@@ -120,7 +120,8 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
         if n_b <= 0:
             break
         ns = pd[PD_PENDING_N][0]
-        r0 = out[OUT_VM_N][0] - (k // vm_every)  # voltmeter row of the sample after step kk: r0 + (kk + 1) // every - 1
+        # voltmeter row of the sample after step kk: r0 + (kk + 1) // every - 1
+        r0 = out[OUT_VM_N][0] - (k // vm_every)
         for c in prange(n_chunks):
             if ns > 0:  # 1. deliver the last batch's spikes into ring slots of this batch and later
                 _deliver_spikes(lo[c], hi[c], pd, ns, D, sy, ring_ex, ring_in)
@@ -133,8 +134,8 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
                 u0 = u1 = u2 = u3 = 0.0
                 for i in range(lo[c], hi[c]):
                     spiked, c_key, c_e, c_st, u0, u1, u2, u3 = neuron_step(
-                        i, kk, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, ring_ex, ring_in,
-                        c_key, c_e, c_st, u0, u1, u2, u3)
+                        i, kk, slot, seed, h, mtype, P, prow, rdecay, S, refr, refr_counts, dr, ring_ex,
+                        ring_in, c_key, c_e, c_st, u0, u1, u2, u3)
                     if spiked:
                         pd[PD_SPK_SCRATCH][base + cnt] = i
                         cnt += 1
@@ -157,7 +158,8 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
                     out[OUT_OUT_ID][out[OUT_OUT_N][0]] = gid
                     out[OUT_OUT_N][0] += 1
                     ns += 1
-            while pd[PD_SG_POS][0] < pd[PD_SG_STEP].shape[0] and pd[PD_SG_STEP][pd[PD_SG_POS][0]] == k + j:  # spike generators
+            sg_step, sg_pos = pd[PD_SG_STEP], pd[PD_SG_POS]  # spike generators
+            while sg_pos[0] < sg_step.shape[0] and sg_step[sg_pos[0]] == k + j:
                 pd[PD_P_STEP][ns] = k + j
                 pd[PD_P_ID][ns] = pd[PD_SG_SRC][pd[PD_SG_POS][0]]
                 ns += 1

@@ -291,7 +291,8 @@ class GpuBackend:
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
         nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
         table, row = packing.param_table(net.params)
-        self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row))
+        self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row),
+                                   rdecay=self._dev(packing.refractory_decay(table, net.refr_counts, net.dt)))
         self._views_key = None  # the kernels' views of the new table
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:

@@ -77,12 +77,12 @@ def update_phase(k, t0, stride, seed, h, nr, dr, ring_ex, ring_in, spk, spk_n, i
         spk_n[(k + 1) % 3] = 0
     sample = (k + 1) % vm_every == 0
     row = (k + 1) // vm_every - 1 - k_first // vm_every
-    mtype, P, S, refr, refr_counts, prow = nr
+    mtype, P, S, refr, refr_counts, prow, rdecay = nr
     c_key, c_e, c_st = -1, -1, -1
     u0 = u1 = u2 = u3 = 0.0
     for i in range(t0, n, stride):
         spiked, c_key, c_e, c_st, u0, u1, u2, u3 = neuron_step(
-            i, k, slot, seed, h, mtype, P, prow, S, refr, refr_counts, dr, ring_ex, ring_in,
+            i, k, slot, seed, h, mtype, P, prow, rdecay, S, refr, refr_counts, dr, ring_ex, ring_in,
             c_key, c_e, c_st, u0, u1, u2, u3)
         if spiked:
             p = cuda.atomic.add(spk_n, lst, 1)
