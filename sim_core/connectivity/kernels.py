@@ -9,6 +9,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from ..random.detmath import exp_d, log_d
 from ..random.philox import draw, uniform2
 
 
@@ -88,7 +89,7 @@ def bernoulli_rows(n_rows, n_cols, p, autapse_excl, seed, stream, counts, fill_p
             else:
                 u, _ = uniform2(seed, stream, row, draw_i, 0)
                 draw_i += 1
-                skip = math.floor(math.log(1.0 - u) / log_q)
+                skip = math.floor(log_d(1.0 - u) / log_q)
                 if pos + 1 + skip >= n_cols:
                     break
                 pos += 1 + int(skip)
@@ -129,9 +130,9 @@ def spatial_rows(pos_s, pos_t, ex, ey, periodic, kind, p_center, width, radius,
             if r > radius:
                 continue
             if kind == 1:
-                p = p_center * math.exp(-r * r / (2.0 * width * width))
+                p = p_center * exp_d(-r * r / (2.0 * width * width))
             else:
-                p = p_center * math.exp(-r / width)
+                p = p_center * exp_d(-r / width)
             u, _ = uniform2(seed, stream, row, col, 0)
             if u < p:
                 if filling:

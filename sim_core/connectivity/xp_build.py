@@ -11,12 +11,10 @@ loops are turned inside out: one array operation advances every row of a chunk b
 draw (Floyd's algorithm, geometric skipping, redraws), and chunks bound the memory.
 
 Exactness: integer and IEEE arithmetic (+ - * / sqrt floor) give the same bits on every
-device. ``log``/``exp``/``cos`` do not; see ``sim_core.random.philox_xp``: on the host
-they are libm's, as in the Numba kernels, so the result is identical; on a device every
-decision taken with them (a geometric skip, a distance-dependent coin flip, a redraw) is
-checked against a margin and the few too close to call are recomputed on the host, so the
-connectivity stays identical, while drawn weights and delays whose distribution goes
-through ``log``/``exp``/``cos`` may differ from the CPU's in their last bits.
+device, and the logarithms, exponentials and cosines are ``sim_core.random.detmath``'s,
+built from that arithmetic alone (``philox_xp``), as in the Numba kernels: every
+decision (a geometric skip, a distance-dependent coin flip, a redraw) and every drawn
+value is the Numba builder's, bit for bit, on the host and on a GPU.
 """
 from __future__ import annotations
 
@@ -221,18 +219,7 @@ def _bernoulli(xp, p, n_src, n_tgt, excl, seed, stream):
 
 def _geometric_skip(xp, u, log_q):
     """floor(log(1 - u) / log_q), as float64, identical to the kernel's on every device."""
-    q = px.log(xp, 1.0 - u) / log_q
-    skip = xp.floor(q)
-    if px.host_libm(xp):
-        return skip
-    # A device's log can move q across an integer only when q is within its error of one:
-    # recompute those few with the host's libm.
-    k = xp.rint(q)
-    close = xp.nonzero((k >= 1) & (abs(q - k) <= px.DEVICE_MATH_RTOL * q))[0]
-    if close.shape[0]:
-        uh = px.to_host(xp, u[close])
-        skip[close] = xp.asarray(np.floor(px.log(np, 1.0 - uh) / log_q))
-    return skip
+    return xp.floor(px.log(xp, 1.0 - u) / log_q)
 
 
 def _spatial(xp, rule, pos_s, pos_t, sheet, excl, seed, stream):
@@ -255,12 +242,6 @@ def _spatial(xp, rule, pos_s, pos_t, sheet, excl, seed, stream):
         prob = _profile(xp, kind, pc, width, r)
         u, _ = px.uniform2(xp, seed, stream, ri, ci, 0)
         keep = u < prob
-        if not px.host_libm(xp):
-            # The device's exp decides only where u is not within its error of p.
-            close = xp.nonzero(abs(u - prob) <= px.DEVICE_MATH_RTOL * prob)[0]
-            if close.shape[0]:
-                exact = _profile(np, kind, pc, width, px.to_host(xp, r[close]))
-                keep[close] = xp.asarray(px.to_host(xp, u[close]) < exact)
         found_rows.append(ri[keep])
         found_cols.append(ci[keep])
     return _csr_sorted(xp, xp.concatenate(found_rows), xp.concatenate(found_cols), n_src, n_tgt)

@@ -1,7 +1,9 @@
 """Counter-based random numbers (Philox4x32-10) for Numba kernels.
 
 Every draw is a pure function of (seed, stream, entity, counter, sub): results do not
-depend on thread count or order, and any device can regenerate them. ``stream`` says
+depend on thread count or order, and any device can regenerate them, bit for bit: the
+logarithms, exponentials and cosines of the distributions are ``detmath``'s, built from
+IEEE arithmetic alone, not the platform's libm. ``stream`` says
 what the numbers are for (see ``sim_core.random.streams``), ``entity`` is e.g. a neuron
 or a connectivity row, ``counter`` e.g. a time step or a draw index, ``sub`` a retry.
 """
@@ -11,6 +13,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from .detmath import cos2pi_d, exp_d, log_d, log_factorial_d
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -60,7 +64,7 @@ def uniform4(seed, stream, entity, counter):
 @njit(cache=True)
 def std_normal(seed, stream, entity, counter, sub):
     u, v = uniform2(seed, stream, entity, counter, sub)
-    return math.sqrt(-2.0 * math.log(1.0 - u)) * math.cos(2.0 * math.pi * v)
+    return math.sqrt(-2.0 * log_d(1.0 - u)) * cos2pi_d(v)
 
 
 # Distribution codes shared with sim_core.engine.distributions
@@ -78,13 +82,13 @@ def draw(kind, p1, p2, low, high, scale, offset, seed, stream, entity, counter):
         if kind == NORMAL:
             x = p1 + p2 * std_normal(seed, stream, entity, counter, sub)
         elif kind == LOGNORMAL:
-            x = math.exp(p1 + p2 * std_normal(seed, stream, entity, counter, sub))
+            x = exp_d(p1 + p2 * std_normal(seed, stream, entity, counter, sub))
         elif kind == UNIFORM:
             u, _ = uniform2(seed, stream, entity, counter, sub)
             x = p1 + (p2 - p1) * u
         else:
             u, _ = uniform2(seed, stream, entity, counter, sub)
-            x = -p1 * math.log(1.0 - u)
+            x = -p1 * log_d(1.0 - u)
         x = offset + scale * x
         if low <= x <= high:
             return x
@@ -118,7 +122,7 @@ def poisson(lam, exp_neg_lam, seed, stream, entity, counter):
         u, _ = uniform2(seed, stream, entity, counter, 0)
         return poisson_inversion(u, lam, exp_neg_lam)
     slam = math.sqrt(lam)
-    loglam = math.log(lam)
+    loglam = log_d(lam)
     b = 0.931 + 2.53 * slam
     a = -0.059 + 0.02483 * b
     inv_alpha = 1.1239 + 1.1328 / (b - 3.4)
@@ -132,7 +136,7 @@ def poisson(lam, exp_neg_lam, seed, stream, entity, counter):
             return int(k)
         if k < 0 or (us < 0.013 and v > us):
             continue
-        if (math.log(v) + math.log(inv_alpha) - math.log(a / (us * us) + b)
-                <= -lam + k * loglam - math.lgamma(k + 1.0)):
+        if (log_d(v) + log_d(inv_alpha) - log_d(a / (us * us) + b)
+                <= -lam + k * loglam - log_factorial_d(k)):
             return int(k)
     return int(lam)

@@ -10,19 +10,11 @@ Integer arithmetic is exact on every device: Philox works on 32-bit words held i
 where the product of two words fits without wrapping. Every constant is an ``xp.uint64``
 because NumPy may promote uint64 mixed with a Python int or a signed integer to float64.
 
-Transcendental functions are the one place where devices differ. The Numba kernels call
-the platform's libm (glibc on Linux); NumPy's own SIMD loops for ``log`` and ``exp`` (used on
-AVX-512 CPUs) round differently in about 0.3 % and 5 % of arguments, and CUDA's libdevice
-differs again. So:
-
-* on the host (``xp`` is NumPy), ``log``, ``exp`` and ``cos`` below call libm through the
-  ``math`` module, the very functions the Numba kernels call: results are identical;
-* on a device, they are ``xp``'s own functions, within a few ulps of libm. Decisions that
-  depend on them (a draw inside or outside [low, high] here; a geometric skip or a
-  distance-dependent coin flip in the connectivity builder) are checked against a margin
-  of ``DEVICE_MATH_RTOL`` and the few that fall inside it are recomputed on the host, so
-  these decisions, and with them the connectivity, stay identical. Drawn values that go
-  through ``log``/``exp``/``cos`` may still differ from the CPU's in their last bits.
+Transcendental functions are where devices would differ (glibc, NumPy's SIMD loops and
+CUDA's libdevice each round some arguments differently in the last bit). So ``log``,
+``exp`` and ``cos2pi`` here are ``sim_core.random.detmath``'s algorithms, written with
+array operations in the same order: built from IEEE + - * / alone, they give the Numba
+kernels' bits on every device, and so does everything drawn with them.
 
 No Numba here: this module must import on a machine with only NumPy (or CuPy).
 """
@@ -32,13 +24,11 @@ import math
 
 import numpy as np
 
+from . import detmath_constants as dm
+
 # Distribution codes and the redraw limit, as in sim_core.random.philox (a test checks it).
 CONST, NORMAL, LOGNORMAL, UNIFORM, EXPONENTIAL = 0, 1, 2, 3, 4
 MAX_REDRAWS = 1000
-
-# A device's log/exp/cos are within a few ulps of libm (CUDA: 1-2, NumPy's SIMD loops: < 4);
-# this margin (about 4,000 ulps) leaves room for that and the arithmetic around them.
-DEVICE_MATH_RTOL = 2.0 ** -40
 
 _WORD = 0xFFFFFFFF
 _M0, _M1 = 0xD2511F53, 0xCD9E8D57  # Philox4x32 multipliers
@@ -56,49 +46,74 @@ def to_host(xp, x) -> np.ndarray:
     return asnumpy(x) if asnumpy is not None else np.asarray(x)
 
 
-def host_libm(xp) -> bool:
-    """Whether ``xp`` computes on the host, where libm itself can be called."""
-    return xp is np
-
-
-def _libm(fn, x) -> np.ndarray:
-    """``fn`` (a libm function from ``math``) on every element of a host array."""
-    x = np.asarray(x, dtype=np.float64)
-    return np.fromiter(map(fn, x.ravel().tolist()), np.float64, x.size).reshape(x.shape)
-
-
-# ``math`` raises where libm returns a special value; give libm's value, as Numba does.
-def _log1(v: float) -> float:
-    try:
-        return math.log(v)
-    except ValueError:  # log(0) = -inf, log(negative) = nan
-        return -math.inf if v == 0.0 else math.nan
-
-
-def _exp1(v: float) -> float:
-    try:
-        return math.exp(v)
-    except OverflowError:
-        return math.inf
-
-
-def _cos1(v: float) -> float:
-    try:
-        return math.cos(v)
-    except ValueError:  # cos(+-inf)
-        return math.nan
-
-
 def log(xp, x):
-    return _libm(_log1, x) if host_libm(xp) else xp.log(x)
+    """``detmath.log_d`` element-wise (same operations, same order)."""
+    x = xp.asarray(x, dtype=xp.float64)
+    m, e = xp.frexp(xp.where((x > 0.0) & (x < math.inf), x, 1.0))  # special values: set below
+    low = m < dm.SQRT_HALF
+    m = xp.where(low, m * 2.0, m)
+    k = (e - low.astype(e.dtype)).astype(xp.float64)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    p = xp.full(x.shape, 2.0 / 23.0)
+    for d in (21.0, 19.0, 17.0, 15.0, 13.0, 11.0, 9.0, 7.0, 5.0, 3.0):
+        p = p * z + 2.0 / d
+    out = k * dm.LN2_HI + (k * dm.LN2_LO + (2.0 * s + s * (z * p)))
+    out = xp.where(x == 0.0, -math.inf, out)
+    out = xp.where(x < 0.0, math.nan, out)
+    return xp.where(x == math.inf, x, out)
 
 
 def exp(xp, x):
-    return _libm(_exp1, x) if host_libm(xp) else xp.exp(x)
+    """``detmath.exp_d`` element-wise."""
+    x = xp.asarray(x, dtype=xp.float64)
+    k = xp.floor(x * dm.INV_LN2 + 0.5)
+    r = (x - k * dm.LN2_HI) - k * dm.LN2_LO
+    p = xp.full(x.shape, 1.0 / 20922789888000.0)
+    for c in (1.0 / 1307674368000.0, 1.0 / 87178291200.0, 1.0 / 6227020800.0, 1.0 / 479001600.0,
+              1.0 / 39916800.0, 1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0,
+              1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0):
+        p = p * r + c
+    big = x > dm.LOG_MAX
+    small = x < dm.LOG_MIN
+    k = xp.where(big | small | (x != x), 0.0, k)
+    out = xp.ldexp(p, k.astype(xp.int32))
+    out = xp.where(big, math.inf, out)
+    out = xp.where(small, 0.0, out)
+    return xp.where(x != x, x, out)
 
 
-def cos(xp, x):
-    return _libm(_cos1, x) if host_libm(xp) else xp.cos(x)
+def _cos_series(xp, t):
+    z = t * t
+    p = xp.full(t.shape, 1.0 / 6402373705728000.0)
+    for c in (1.0 / 20922789888000.0, 1.0 / 87178291200.0, 1.0 / 479001600.0, 1.0 / 3628800.0,
+              1.0 / 40320.0, 1.0 / 720.0, 1.0 / 24.0, 0.5):
+        p = -p * z + c
+    return 1.0 - p * z
+
+
+def _sin_series(xp, t):
+    z = t * t
+    p = xp.full(t.shape, 1.0 / 121645100408832000.0)
+    for c in (1.0 / 355687428096000.0, 1.0 / 1307674368000.0, 1.0 / 6227020800.0, 1.0 / 39916800.0,
+              1.0 / 362880.0, 1.0 / 5040.0, 1.0 / 120.0, 1.0 / 6.0):
+        p = -p * z + c
+    return t - t * (p * z)
+
+
+def cos2pi(xp, v):
+    """``detmath.cos2pi_d`` element-wise: cos(2π v) for v in [0, 1)."""
+    v = xp.asarray(v, dtype=xp.float64)
+    q = xp.floor(4.0 * v)
+    r = v - 0.25 * q
+    near = r <= 0.125
+    t = xp.where(near, dm.TWO_PI * r, dm.TWO_PI * (0.25 - r))
+    cs, sn = _cos_series(xp, t), _sin_series(xp, t)
+    c = xp.where(near, cs, sn)
+    s = xp.where(near, sn, cs)
+    qi = q.astype(xp.int64) & 3
+    return xp.where(qi == 0, c, xp.where(qi == 1, -s, xp.where(qi == 2, -c, s)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -145,12 +160,11 @@ def uniform2(xp, seed: int, stream: int, entity, counter, sub):
 def _box_muller(xp, u, v):
     """(standard normal, its radius sqrt(-2 ln(1-u)) >= |normal|), in the kernel's order."""
     radius = xp.sqrt(-2.0 * log(xp, 1.0 - u))
-    return radius * cos(xp, (2.0 * math.pi) * v), radius
+    return radius * cos2pi(xp, v), radius
 
 
 def std_normal(xp, seed: int, stream: int, entity, counter, sub):
-    """Standard normal by Box-Muller, equal to ``philox.std_normal`` (exactly on the host;
-    within a few ulps on a device, see the module docstring)."""
+    """Standard normal by Box-Muller, equal to ``philox.std_normal`` bit for bit."""
     u, v = uniform2(xp, seed, stream, entity, counter, sub)
     return _box_muller(xp, u, v)[0]
 
@@ -160,20 +174,15 @@ def std_normal(xp, seed: int, stream: int, entity, counter, sub):
 
 
 def _sample(xp, kind, p1, p2, scale, offset, u, v):
-    """offset + scale * X for one redraw, and a bound on |x| and on the magnitudes that
-    enter it, used to size the device margin (the error of x is at most a few ulps of it)."""
-    if kind == UNIFORM:  # no libm: exact everywhere, margin 0
-        x = offset + scale * (p1 + (p2 - p1) * u)
-        return x, xp.zeros_like(x)
+    """offset + scale * X for one redraw, in ``philox.draw``'s operations and order."""
+    if kind == UNIFORM:
+        return offset + scale * (p1 + (p2 - p1) * u)
     if kind == EXPONENTIAL:
-        core = -p1 * log(xp, 1.0 - u)
-        return offset + scale * core, abs(offset) + abs(scale * core)
-    z, radius = _box_muller(xp, u, v)
-    spread = abs(p1) + abs(p2) * radius  # bounds |p1 + p2 z| and the error of its argument
+        return offset + scale * (-p1 * log(xp, 1.0 - u))
+    z = _box_muller(xp, u, v)[0]
     if kind == NORMAL:
-        return offset + scale * (p1 + p2 * z), abs(offset) + abs(scale) * spread
-    core = exp(xp, p1 + p2 * z)  # LOGNORMAL: error relative to core grows with the argument
-    return offset + scale * core, abs(offset) + abs(scale) * core * (1.0 + spread)
+        return offset + scale * (p1 + p2 * z)
+    return offset + scale * exp(xp, p1 + p2 * z)  # LOGNORMAL
 
 
 def draw(xp, kind, p1, p2, low, high, scale, offset, seed, stream, counter_hi, counter_lo):
@@ -188,29 +197,12 @@ def draw(xp, kind, p1, p2, low, high, scale, offset, seed, stream, counter_hi, c
     hi, lo = hi.ravel(), lo.ravel()
     out = xp.full(hi.shape, math.nan, dtype=xp.float64)
     todo = xp.arange(hi.shape[0])  # elements still outside [low, high]
-    on_host = host_libm(xp)
-    too_close = []  # device only: elements whose bound test was too close to call
     for sub in range(MAX_REDRAWS):
         if todo.shape[0] == 0:
             break
         u, v = uniform2(xp, seed, stream, hi[todo], lo[todo], sub)
-        x, mag = _sample(xp, kind, p1, p2, scale, offset, u, v)
+        x = _sample(xp, kind, p1, p2, scale, offset, u, v)
         inside = (low <= x) & (x <= high)
-        if not on_host:
-            margin = DEVICE_MATH_RTOL * mag
-            close = (abs(x - low) < margin) | (abs(x - high) < margin)
-            too_close.append(todo[close])
-            inside &= ~close
-            todo_next = todo[~inside & ~close]
-        else:
-            todo_next = todo[~inside]
         out[todo[inside]] = x[inside]
-        todo = todo_next
-    if too_close:
-        # Redo those elements, every redraw of them, with the host's libm.
-        idx = xp.concatenate(too_close)
-        if idx.shape[0]:
-            exact = draw(np, kind, p1, p2, low, high, scale, offset, seed, stream,
-                         to_host(xp, hi[idx]), to_host(xp, lo[idx]))
-            out[idx] = xp.asarray(exact)
+        todo = todo[~inside]
     return out.reshape(shape)
