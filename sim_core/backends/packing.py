@@ -70,15 +70,17 @@ def param_table(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(table), row.reshape(-1).astype(np.int32)
 
 
-def refractory_decay(table: np.ndarray, refr_counts: np.ndarray, h: float) -> np.ndarray:
-    """exp(-r h / tau_m) for every parameter row and refractory count r: the decay of input
-    that iaf_psc_delta with refractory_input keeps for the end of its refractory time.
-    Computed here with the host's libm (Numba's CPU code calls the same), so the GPU,
-    whose exp differs in the last bit for some arguments, uses the CPU's values."""
+def refractory_decay(table: np.ndarray, longest: int, h: float) -> np.ndarray:
+    """exp(-r h / tau_m) for every parameter row and refractory count r <= ``longest``: the
+    decay of input that iaf_psc_delta with refractory_input keeps for the end of its
+    refractory time. Computed here with the host's libm (Numba's CPU code calls the same),
+    so the GPU, whose exp differs in the last bit for some arguments, uses the CPU's values.
+    ``longest`` must cover every count a neuron may still hold: after a live change of
+    t_ref, one set before it (backends keep the longest ever)."""
     from ..network import layout as L
     if table.shape[0] == 0 or not (table[:, L.REFR_INPUT] != 0.0).any():
         return np.zeros((1, 1))
-    r = np.arange(int(refr_counts.max(initial=0)) + 1)
+    r = np.arange(int(longest) + 1)
     return np.array([[math.exp(-k * h / tau) for k in r] for tau in table[:, L.TAU_M]])
 
 
@@ -90,7 +92,7 @@ def neurons(net: Network) -> Neurons:
     S = np.zeros((n, L.N_STATE))
     S[:, L.V] = net.v0
     return Neurons(net.model, table, S, np.zeros(n, np.int32), net.refr_counts.copy(), row,
-                   refractory_decay(table, net.refr_counts, net.dt))
+                   refractory_decay(table, int(net.refr_counts.max(initial=0)), net.dt))
 
 
 def drives(net: Network) -> Drives:

@@ -237,3 +237,36 @@ def test_live_weight_change_mid_run(backend):
     ref = run("cpu", (6.0,))
     for split in ((6.0,), (2.3, 3.7), (0.1, 5.9)):
         assert _same(run(backend, split), ref), split
+
+
+def test_shorter_t_ref_live_with_refractory_input(backend, monkeypatch):
+    """iaf_psc_delta with refractory_input reads exp(-r h/tau_m) from a host table of counts
+    r. Made shorter live while neurons are refractory, t_ref leaves counts longer than the
+    new ones: the table must still cover them. The reference run gets a table far wider
+    than any count; reading past the table's end gave garbage (no bounds check)."""
+    spec = from_dict({
+        "format": "spikescope/1", "name": "refr", "seed": 2, "dt": 0.1,
+        "populations": {"n": {"model": "iaf_psc_delta", "size": 20,
+                              "params": {"t_ref": 8.0, "refractory_input": True, "I_e": 500.0}}},
+        "inputs": {"bg": {"model": "poisson_generator", "params": {"rate": 20000.0}}},
+        "projections": [{"source": "bg", "target": "n", "rule": {"rule": "all_to_all"},
+                         "synapse": {"weight": 0.4, "delay": 0.2}}],
+        "recorders": {"voltmeter": {"populations": ["n"], "n": 20, "interval": 0.1}}})
+    data = to_plain(spec)
+    data["populations"]["n"]["params"]["t_ref"] = 2.0
+    short = from_dict(data)
+    from sim_core.backends import packing
+
+    def run():
+        sim = Simulation(spec, backend=backend)
+        sim.run(12.0)
+        apply_live(sim, short)
+        sim.run(8.0)
+        return sim.spikes("n"), sim.voltages.data()[1]
+
+    (t_a, i_a), v_a = run()
+    wide = packing.refractory_decay
+    monkeypatch.setattr(packing, "refractory_decay", lambda table, longest, h: wide(table, 10_000, h))
+    (t_b, i_b), v_b = run()
+    assert len(t_a) > 10
+    assert np.array_equal(t_a, t_b) and np.array_equal(i_a, i_b) and np.array_equal(v_a, v_b)

@@ -48,6 +48,7 @@ class CpuBackend:
                                 np.zeros(1, np.int64), np.empty(max(n, 1) * self.batch, np.int64),
                                 np.zeros((chunks, self.batch), np.int64))
         self._scratch_batch = self.batch
+        self._longest_refr = int(net.refr_counts.max(initial=0))  # see packing.refractory_decay
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -100,9 +101,10 @@ class CpuBackend:
         nr.S[start:stop, L.V] -= params[:, L.EL] - net.params[start:stop, L.EL]  # keep absolute V_m
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
         nr.refr_counts[start:stop] = refr_counts
+        self._longest_refr = max(self._longest_refr, int(refr_counts.max(initial=0)))
         table, row = packing.param_table(net.params)
         self.neurons = nr._replace(P=table, prow=row,
-                                   rdecay=packing.refractory_decay(table, net.refr_counts, net.dt))
+                                   rdecay=packing.refractory_decay(table, self._longest_refr, net.dt))
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives

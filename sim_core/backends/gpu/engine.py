@@ -51,6 +51,7 @@ class GpuBackend:
         self.sg_src = self._dev(net.sg_src)
         self._io_cap = 0
         self.driver = self._choose_driver(driver, blocks)
+        self._longest_refr = int(net.refr_counts.max(initial=0))  # see packing.refractory_decay
         self.reset()
 
     # ------------------------------------------------------------------ setup
@@ -290,9 +291,10 @@ class GpuBackend:
         nr[packing.NR_S][start:stop, L.V] -= self._dev(params[:, L.EL] - net.params[start:stop, L.EL])  # keep V_m
         net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
         nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
+        self._longest_refr = max(self._longest_refr, int(refr_counts.max(initial=0)))
         table, row = packing.param_table(net.params)
         self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row),
-                                   rdecay=self._dev(packing.refractory_decay(table, net.refr_counts, net.dt)))
+                                   rdecay=self._dev(packing.refractory_decay(table, self._longest_refr, net.dt)))
         self._views_key = None  # the kernels' views of the new table
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
