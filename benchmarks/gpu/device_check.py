@@ -69,11 +69,11 @@ SIZES = {
     "gpu": {"identity_n": 1000, "identity_ms": 1000.0, "compile_n": 100, "sync_counts": (1000, 10000),
             "sync_reps": 3, "launches": 10000, "xblock_steps": 10000, "mc_scale": 1.0,
             "mc_presim_ms": 500.0, "mc_sim_ms": 10000.0, "mc_chunk_ms": 1000.0, "presim_chunk_ms": 100.0,
-            "big_buffer_steps": 1000, "mc_connectome_min_s": 60.0},
+            "mc_connectome_min_s": 60.0},
     "simulator": {"identity_n": 40, "identity_ms": 30.0, "compile_n": 20, "sync_counts": (5, 10),
                   "sync_reps": 1, "launches": 20, "xblock_steps": 20, "mc_scale": 0.001,
                   "mc_presim_ms": 2.0, "mc_sim_ms": 4.0, "mc_chunk_ms": 1.0, "presim_chunk_ms": 1.0,
-                  "big_buffer_steps": 10, "mc_connectome_min_s": 0.0},
+                  "mc_connectome_min_s": 0.0},
 }
 KERNEL_NAMES = ("persistent_kernel", "update_kernel", "deliver_kernel", "fused_kernel")
 IDENTITY_NETS = ("exp_alpha_min_delay_1", "delta_min_delay_2")
@@ -1006,8 +1006,9 @@ def step_microcircuit(ctx: Ctx, res: dict) -> None:
         res["synapse_bytes"] = int(sim.backend.synapse_bytes())
         res["bytes_per_synapse"] = round(sim.bytes_per_synapse, 3)
         n = sim.network.n_neurons
-        out_cap = len(getattr(sim, "_out_step", ()))
-        res["steps_per_launch_default"] = min(out_cap // max(n, 1), 10_000) if out_cap else None
+        from sim_core.backends.gpu import engine as gpu_engine
+        res["steps_per_launch"] = min(max(gpu_engine.DEVICE_SPIKES // max(n, 1), 1), gpu_engine.MAX_LAUNCH_STEPS)
+        res["compile_phase_s"] = round(sim.timers["compile"], 3)  # kernels compiled in the constructor
         res["phase"] = "compile"
         _gpu_memory(ctx, res)
         ctx.save()
@@ -1076,26 +1077,8 @@ def step_microcircuit(ctx: Ctx, res: dict) -> None:
             res["summary"] = "no simulated chunk completed: " + res.get("stopped_early", "?")
         _gpu_memory(ctx, res)
         ctx.save()
-        # ---------------- diagnostic: the same step with large output buffers (fewer launches)
-        est = (walls[-1] if walls else 0) * 1.5 + 20.0
-        if walls and ctx.remaining() - margin > est:
-            steps = S["big_buffer_steps"]
-            d = {"steps_per_launch": min(steps, 10_000), "t_ms": S["mc_chunk_ms"],
-                 "note": "Simulation._out_step/_out_id replaced by buffers for this many steps per launch "
-                         "(the default holds max(4 n, 2^20) spikes: a launch every "
-                         f"{res['steps_per_launch_default']} steps for n = {n})"}
-            res["diagnostic_large_output_buffer"] = d
-            try:
-                import numpy as np
-                sim._out_step = np.empty(n * steps, np.int64)
-                sim._out_id = np.empty_like(sim._out_step)
-                w = ctx.timed(sim.run, S["mc_chunk_ms"])[0]
-                d.update(wall_s=round(w, 4), rtf=round(w / (S["mc_chunk_ms"] / 1000.0), 5))
-            except Exception as e:  # noqa: BLE001
-                d["error"] = err(e)
-            ctx.save()
-        else:
-            res["diagnostic_large_output_buffer"] = {"skipped": "time budget"}
+        res["backend_info"] = sim.backend.info()
+        ctx.save()
     finally:
         log.uninstall()
 
