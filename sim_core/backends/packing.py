@@ -81,7 +81,8 @@ def refractory_decay(table: np.ndarray, longest: int, h: float) -> np.ndarray:
     if table.shape[0] == 0 or not (table[:, L.REFR_INPUT] != 0.0).any():
         return np.zeros((1, 1))
     r = np.arange(int(longest) + 1)
-    return np.array([[math.exp(-k * h / tau) for k in r] for tau in table[:, L.TAU_M]])
+    taus, row = np.unique(table[:, L.TAU_M], return_inverse=True)  # rows share few tau_m
+    return np.array([[math.exp(-k * h / tau) for k in r] for tau in taus])[row.reshape(-1)]
 
 
 def neurons(net: Network) -> Neurons:
@@ -95,9 +96,17 @@ def neurons(net: Network) -> Neurons:
                    refractory_decay(table, int(net.refr_counts.max(initial=0)), net.dt))
 
 
+def exp_neg(lam: np.ndarray) -> np.ndarray:
+    """exp(-λ) of every Poisson connection, which Poisson inversion starts from: detmath's,
+    so a GPU machine's host computes the CPU machine's bits (NumPy's SIMD exp depends on
+    the CPU's instruction set)."""
+    from ..random import philox_xp
+    return philox_xp.exp(np, -np.asarray(lam, np.float64))
+
+
 def drives(net: Network) -> Drives:
     pz, dc = net.poisson, net.dc
-    return Drives(pz.ptr, pz.value, np.exp(-pz.value), pz.weight, pz.delay, pz.first, pz.last, pz.stream,
+    return Drives(pz.ptr, pz.value, exp_neg(pz.value), pz.weight, pz.delay, pz.first, pz.last, pz.stream,
                   dc.ptr, dc.value, dc.delay, dc.first, dc.last)
 
 

@@ -62,6 +62,7 @@ def log(xp, x):
     out = k * dm.LN2_HI + (k * dm.LN2_LO + (2.0 * s + s * (z * p)))
     out = xp.where(x == 0.0, -math.inf, out)
     out = xp.where(x < 0.0, math.nan, out)
+    out = xp.where(x != x, x, out)  # nan stays nan, as in log_d
     return xp.where(x == math.inf, x, out)
 
 

@@ -216,27 +216,41 @@ def test_command_line_runs_the_backend(backend, cpu_reference, tmp_path):
         assert np.allclose(spikes[pop][0], t, atol=1e-9) and np.array_equal(spikes[pop][1], i)
 
 
-def test_live_weight_change_mid_run(backend):
+@pytest.mark.parametrize("edits", [((5, 400.0),), ((2, 900.0),), ((5, 400.0), (5, 30.0)), ((5, 400.0), "reset")],
+                         ids=["population", "spike_generator", "twice", "then_reset"])
+@pytest.mark.parametrize("driver", ["per_step", "persistent"])
+def test_live_weight_change_mid_run(backend, driver, edits):
     """A weight changed mid-run applies to the spikes emitted after the change: the same
-    spikes on every backend, however the run before the change was split into calls
-    (found in review: the CPU applied it to up to a batch of earlier spikes, depending on
-    the split, and the GPU to one step or none)."""
+    spikes on every backend and GPU driver, however the run before the change was split
+    into calls (found in review: the CPU applied it to up to a batch of earlier spikes,
+    depending on the split, and the GPU to one step or none); for a neuron population's
+    and a spike generator's projection, two changes in a row, and a change then Reset."""
+    if backend != "gpu" and driver == "persistent":
+        pytest.skip("a GPU driver")
     old = from_dict(CASES["exp_drawn_weights_delays"])
-    data = to_plain(old)
-    data["projections"][5]["synapse"]["weight"] = 400.0
-    new = from_dict(data)
 
-    def run(backend_name, split):
-        sim = Simulation(old, backend=backend_name)
+    def run(backend_name, split, opts):
+        sim = Simulation(old, backend=backend_name, **opts)
+        spec = old
         for t in split:
             sim.run(t)
-        apply_live(sim, new)
-        sim.run(T_MS - sum(split))
+        for edit in edits:
+            if edit == "reset":
+                sim.reset()
+                continue
+            data = to_plain(spec)
+            data["projections"][edit[0]]["synapse"]["weight"] = edit[1]
+            spec = from_dict(data)
+            apply_live(sim, spec)
+            sim.run(1.3)
+        sim.run(T_MS / 3)
         return {p: sim.spikes(p) for p in old.populations}
 
-    ref = run("cpu", (6.0,))
-    for split in ((6.0,), (2.3, 3.7), (0.1, 5.9)):
-        assert _same(run(backend, split), ref), split
+    opts = {"driver": driver} if backend == "gpu" else {}
+    ref = run("cpu", (6.0,), {})
+    assert sum(len(t) for t, _ in ref.values()) > 20
+    for split in ((6.0,), (2.3, 3.7)):
+        assert _same(run(backend, split, opts), ref), split
 
 
 def test_shorter_t_ref_live_with_refractory_input(backend, monkeypatch):

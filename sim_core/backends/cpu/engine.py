@@ -109,7 +109,7 @@ class CpuBackend:
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives
         dr.pz_lam[:] = poisson_value
-        dr.pz_elam[:] = np.exp(-poisson_value)
+        dr.pz_elam[:] = packing.exp_neg(poisson_value)
         dr.pz_w[:] = poisson_weight
         dr.dc_amp[:] = dc_value
         self.net.poisson.value[:], self.net.poisson.weight[:], self.net.dc.value[:] = (

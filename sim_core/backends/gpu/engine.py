@@ -300,7 +300,7 @@ class GpuBackend:
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives
         dr[packing.PZ_LAM][:] = self._dev(poisson_value)
-        dr[packing.PZ_ELAM][:] = self._dev(np.exp(-poisson_value))
+        dr[packing.PZ_ELAM][:] = self._dev(packing.exp_neg(poisson_value))
         dr[packing.PZ_W][:] = self._dev(poisson_weight)
         dr[packing.DC_AMP][:] = self._dev(dc_value)
         self.net.poisson.value[:], self.net.poisson.weight[:], self.net.dc.value[:] = (
