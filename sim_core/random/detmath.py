@@ -10,6 +10,11 @@ first omitted term is below 2^-60 of the result. Accuracy: within 2 ulp of libm
 (``tests/random/test_detmath.py``). Compiled code must not fuse a*b + c: Numba's CPU
 code does not, the GPU kernels are compiled with -fma=0, NumPy and CuPy round each
 operation.
+
+Editing this file: clear Numba's cache (``find . -name '*.nbi' -delete``). The functions are
+inlined into cached kernels of other modules, and Numba checks only a kernel's own file
+for changes, so those kernels would keep the old code, while the array versions and the
+GPU kernels would use the new.
 """
 from __future__ import annotations
 
