@@ -152,7 +152,7 @@ def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) ->
         indptrs.append(c.indptr + syn0)
         tgts.append(c.targets)
         pr_w[q], col["d"][q] = c.weight, c.delay
-        col["woff"][q] = -1 if c.weights is None else woff
+        col["woff"][q] = -1
         col["doff"][q] = -1 if c.delays is None else doff
         col["coff"][q] = -1 if c.weight_codes is None else coff
         col["toff"][q] = toff
@@ -161,14 +161,14 @@ def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) ->
             tables.append(c.weight_table)
             coff += c.weight_codes.shape[0]
             toff += c.weight_table.shape[0]
-        if c.weights is not None and regenerate_weights:
-            col["woff"][q] = -1
+        if c.drawn_weights and regenerate_weights:
             pr_regen[q] = True
             pr_wdist[q] = dist_args(spec.projections[c.index].synapse.weight)
             pr_wstream[q] = streams.stream(streams.WEIGHT, c.index)
-        elif c.weights is not None:
-            ws.append(c.weights)
-            woff += c.weights.shape[0]
+        elif c.drawn_weights:  # stored: as built, or drawn now from their keys
+            col["woff"][q] = woff
+            ws.append(c.weight_array())
+            woff += c.n_synapses
         if c.delays is not None:
             ds.append(c.delays)
             doff += c.delays.shape[0]

@@ -39,6 +39,9 @@ class Connection:
     delays: np.ndarray | None = None
     weight_table: np.ndarray | None = None
     weight_codes: np.ndarray | None = None
+    # drawn weights not stored (the GPU draws them again in delivery): (value, seed, stream,
+    # spec path); weight_array() draws them on the host when something asks
+    weight_key: tuple | None = None
 
     @property
     def n_synapses(self) -> int:
@@ -48,7 +51,15 @@ class Connection:
         """Source index (within the source population) of every synapse."""
         return np.repeat(np.arange(self.indptr.shape[0] - 1, dtype=np.int32), np.diff(self.indptr))
 
+    @property
+    def drawn_weights(self) -> bool:
+        """One weight per synapse, drawn (stored as float32, or only its key)."""
+        return self.weights is not None or self.weight_key is not None
+
     def weight_array(self) -> np.ndarray:
+        if self.weights is None and self.weight_key is not None:
+            value, seed, stream, path = self.weight_key
+            return draw_array(value, self.n_synapses, seed, stream, path).astype(np.float32)
         if self.weight_codes is not None:
             return self.weight_table[self.weight_codes]
         return self.weights if self.weights is not None else np.full(self.n_synapses, self.weight)

@@ -39,9 +39,14 @@ BATCH = 1 << 20
 MASK_BYTES = 64 << 20
 
 
-def build_connectome_xp(spec, seed: int, xp=np) -> Connectome:
+LAZY_CHECK = 1 << 16  # weights drawn to check the bounds when the rest are left to their keys
+
+
+def build_connectome_xp(spec, seed: int, xp=np, lazy_weights: bool = False) -> Connectome:
     """The connectome of ``build_connectome(spec, seed)``, built with ``xp`` arrays; the
-    returned arrays are NumPy arrays."""
+    returned arrays are NumPy arrays. ``lazy_weights``: drawn weights (without a resolution)
+    are not drawn, only their keys kept (``Connection.weight_key``), for a backend that
+    draws them again; the first ``LAZY_CHECK`` are drawn to refuse impossible bounds."""
     check_capacity(spec)
     pop_index = {name: i for i, name in enumerate(spec.populations)}
     pos = {name: _positions(xp, p, pop_index[name], seed) for name, p in spec.populations.items()}
@@ -50,7 +55,7 @@ def build_connectome_xp(spec, seed: int, xp=np) -> Connectome:
         indptr, targets = connect(xp, proj.rule, n_src, n_tgt, proj.source == proj.target, seed,
                                   streams.stream(streams.CONNECT, i), pos_s, pos_t, sheet)
         conn = Connection(i, proj.source, proj.target, px.to_host(xp, indptr), px.to_host(xp, targets))
-        _draw_synapse_values(xp, spec, i, proj, conn, seed, indptr, targets, pos_s, pos_t, sheet)
+        _draw_synapse_values(xp, spec, i, proj, conn, seed, indptr, targets, pos_s, pos_t, sheet, lazy_weights)
         conns.append(conn)
     return Connectome(conns, {name: None if p is None else px.to_host(xp, p) for name, p in pos.items()})
 
@@ -299,10 +304,14 @@ def _draw_array(xp, value, n, seed, stream, path):
     return out
 
 
-def _draw_synapse_values(xp, spec, i, proj, conn, seed, indptr, targets, pos_s, pos_t, sheet):
+def _draw_synapse_values(xp, spec, i, proj, conn, seed, indptr, targets, pos_s, pos_t, sheet, lazy=False):
     syn, path, n = proj.synapse, f"projections[{i}].synapse", conn.n_synapses
     if isinstance(syn.weight, float):
         conn.weight = syn.weight
+    elif lazy and syn.resolution is None:
+        stream = streams.stream(streams.WEIGHT, i)
+        _draw_array(xp, syn.weight, min(n, LAZY_CHECK), seed, stream, f"{path}.weight")  # raises if impossible
+        conn.weight_key = (syn.weight, seed, stream, f"{path}.weight")
     else:
         w = _draw_array(xp, syn.weight, n, seed, streams.stream(streams.WEIGHT, i), f"{path}.weight")
         if syn.resolution is None:

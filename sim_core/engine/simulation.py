@@ -50,7 +50,10 @@ class Simulation:
         self.backend_name = resolve(backend)
         self.timers = PhaseTimers()
         with self.timers.phase("build"):
-            self.network = build_network(spec, self.seed, xp=_builder_namespace(self.backend_name))
+            xp = _builder_namespace(self.backend_name)
+            # the GPU draws drawn weights again by default: the builder keeps only their keys
+            lazy = xp is not None and backend_options.get("regenerate_weights", True)
+            self.network = build_network(spec, self.seed, xp=xp, lazy_weights=lazy)
         with self.timers.phase("load"):
             self.backend = make_backend(self.backend_name, self.network, threads=threads, **backend_options)
         net = self.network

@@ -79,9 +79,11 @@ def _window(params: dict, dt: float, current: bool = False) -> tuple[int, int]:
     return first, last
 
 
-def build_network(spec: NetworkSpec, seed: int, xp=None) -> Network:
+def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = False) -> Network:
     """``xp``: build the connectome with the array-namespace builder in that namespace
-    (CuPy: on the GPU, the same connectome as the CPU builder's); default the CPU builder."""
+    (CuPy: on the GPU, the same connectome as the CPU builder's); default the CPU builder.
+    ``lazy_weights`` (with ``xp``): keep only the keys of drawn weights, for a backend that
+    draws them again (``Connection.weight_key``)."""
     dt = spec.dt
     pop_start, s = {}, 0
     for name, pop in spec.populations.items():
@@ -102,7 +104,7 @@ def build_network(spec: NetworkSpec, seed: int, xp=None) -> Network:
         connectome = build_connectome(spec, seed)
     else:
         from ..connectivity.xp_build import build_connectome_xp
-        connectome = build_connectome_xp(spec, seed, xp)
+        connectome = build_connectome_xp(spec, seed, xp, lazy_weights=lazy_weights)
     poisson, dc = _drives(spec, connectome, pop_start, n, dt)
     sg_step, sg_src, input_src = _spike_generators(spec, n, dt)
     return Network(spec, seed, dt, pop_start, model, P, refr, v0, connectome, poisson, dc,

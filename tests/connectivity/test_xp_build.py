@@ -363,3 +363,24 @@ def test_projection_without_synapses_on_a_device_namespace(rule):
     ns.bincount = _cupy_like_bincount
     c = build_connectome_xp(spec, 3, ns).connections[0]
     assert c.n_synapses == 0 and np.array_equal(c.indptr, np.zeros(26, np.int64))
+
+
+@pytest.mark.parametrize("weight", [{"dist": "normal", "mean": 1.0, "std": 2.0, "low": 0.0, "high": 3.0},
+                                    {"dist": "lognormal", "mu": 0.5, "sigma": 0.4}])
+def test_lazy_weights_keep_keys_that_give_the_same_weights(weight):
+    """For a backend that draws weights again (the GPU), the builder keeps only the keys;
+    the weights they give are the eager builder's, bit for bit."""
+    spec = _spec({"rule": "fixed_indegree", "indegree": 40}, 300, 200, weight=weight)
+    eager = build_connectome(spec, 5).connections[0]
+    lazy = build_connectome_xp(spec, 5, np, lazy_weights=True).connections[0]
+    assert lazy.weights is None and lazy.drawn_weights and lazy.weight_key is not None
+    assert lazy.storage_bytes() == eager.storage_bytes() - eager.weights.nbytes
+    assert np.array_equal(lazy.weight_array(), eager.weights)
+
+
+def test_lazy_weights_still_refuse_impossible_bounds():
+    from sim_core.errors import SpecError
+    spec = _spec({"rule": "fixed_indegree", "indegree": 10}, 50, 50,
+                 weight={"dist": "normal", "mean": 0.0, "std": 1.0, "low": 50.0, "high": 51.0})
+    with pytest.raises(SpecError, match="projections\\[0\\].synapse.weight"):
+        build_connectome_xp(spec, 5, np, lazy_weights=True)
