@@ -49,6 +49,10 @@ class Simulation:
         self.seed = spec.seed if seed is None else int(seed)
         self.backend_name = resolve(backend)
         self.timers = PhaseTimers()
+        if self.backend_name == "gpu":  # the GPU's memory too, before anything is allocated there
+            from ..backends.gpu import device
+            from ..network import memory
+            memory.check(spec, device_free=device.free_memory())
         with self.timers.phase("build"):
             xp = _builder_namespace(self.backend_name)
             # the GPU draws drawn weights again by default: the builder keeps only their keys

@@ -14,6 +14,7 @@ import numpy as np
 from ..connectivity.build import Connectome, build_connectome
 from ..spec.model import NetworkSpec
 from . import layout as L
+from . import memory
 from ..random import streams
 from .neurons import fill_population, initial_v, population_params
 
@@ -84,6 +85,7 @@ def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = Fa
     (CuPy: on the GPU, the same connectome as the CPU builder's); default the CPU builder.
     ``lazy_weights`` (with ``xp``): keep only the keys of drawn weights, for a backend that
     draws them again (``Connection.weight_key``)."""
+    memory.check(spec)  # before the first array: a clear error instead of a failed allocation
     dt = spec.dt
     pop_start, s = {}, 0
     for name, pop in spec.populations.items():

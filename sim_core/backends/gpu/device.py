@@ -41,3 +41,14 @@ def array_module():
 
 def to_host(a):
     return a.get() if hasattr(a, "get") and not simulator() else a
+
+
+def free_memory() -> int | None:
+    """Free bytes on the GPU (None in the simulator or without CuPy)."""
+    if simulator() or importlib.util.find_spec("cupy") is None:
+        return None
+    try:
+        import cupy
+        return int(cupy.cuda.runtime.memGetInfo()[0])
+    except Exception:
+        return None
