@@ -22,6 +22,17 @@ Nodes: ``node_type_id`` (one type per population), ``node_id``, ``node_group_id`
 ``node_group_index``; group ``0`` holds positions ``x``, ``y``, ``z`` (µm, SONATA's unit;
 the spec's sheet is in mm) of spatial populations and, under ``dynamics_params``, every
 parameter or initial V_m drawn per neuron. Constant parameters are in the node type's JSON.
+
+Configs: each ``networks`` entry also lists its ``populations`` with their ``type``
+(``point_neuron``, ``point_process`` for devices, ``chemical`` for edges), as libsonata
+and BBP's SONATA extension define it; libsonata's ``CircuitConfig`` lists only populations
+declared there (the specification finds them in the HDF5 files; NEST ignores the block). ``run`` has ``random_seed`` (the seed the network was instantiated with), which
+the specification's example shows and libsonata's ``SimulationConfig`` requires.
+``target_simulator`` is ``"NEST"``, one of the values the specification names and the one
+NEST's ``SonataNetwork`` requires; libsonata (0.2.2) refuses any value but its own
+simulators' (NEURON, CORENEURON, LearningEngine, Brian2, unspecified).
+``target_simulator=None`` leaves the declaration out of both configs, for readers like
+libsonata (NEST then refuses them).
 """
 from __future__ import annotations
 
@@ -37,10 +48,13 @@ NETWORK = "network"
 COMPONENTS = "components/point_neuron_models"
 
 
-def write_network(directory, spec, seed: int | None = None, connectome=None, tstop: float = 1000.0) -> Path:
+def write_network(directory, spec, seed: int | None = None, connectome=None, tstop: float = 1000.0,
+                  target_simulator: str | None = "NEST") -> Path:
     """Write ``spec`` instantiated with ``seed`` (default: the spec's) as SONATA under
     ``directory``; pass the ``connectome`` of a built network to write exactly the
-    simulated one without building it again. Returns the path of circuit_config.json."""
+    simulated one without building it again. ``target_simulator`` is declared in both
+    configs (``None``: left out, for readers such as libsonata that refuse ``"NEST"``).
+    Returns the path of circuit_config.json."""
     from ..connectivity.build import build_connectome
     seed = spec.seed if seed is None else int(seed)
     if connectome is None:
@@ -48,25 +62,29 @@ def write_network(directory, spec, seed: int | None = None, connectome=None, tst
     root = Path(directory)
     (root / NETWORK).mkdir(parents=True, exist_ok=True)
     (root / COMPONENTS).mkdir(parents=True, exist_ok=True)
-    nodes = [{"nodes_file": "$NETWORK_DIR/nodes.h5", "node_types_file": "$NETWORK_DIR/node_types.csv"}]
+    nodes = [{"nodes_file": "$NETWORK_DIR/nodes.h5", "node_types_file": "$NETWORK_DIR/node_types.csv",
+              "populations": {name: {"type": "point_neuron"} for name in spec.populations}}]
     _write_neurons(root, spec, seed, connectome)
     if spec.inputs:
         _write_inputs(root, spec)
-        nodes.append({"nodes_file": "$NETWORK_DIR/inputs.h5", "node_types_file": "$NETWORK_DIR/input_types.csv"})
+        nodes.append({"nodes_file": "$NETWORK_DIR/inputs.h5", "node_types_file": "$NETWORK_DIR/input_types.csv",
+                      "populations": {name: {"type": "point_process"} for name in spec.inputs}})
     edges = []
     if spec.projections:
         _write_edges(root, spec, connectome)
-        edges.append({"edges_file": "$NETWORK_DIR/edges.h5", "edge_types_file": "$NETWORK_DIR/edge_types.csv"})
+        edges.append({"edges_file": "$NETWORK_DIR/edges.h5", "edge_types_file": "$NETWORK_DIR/edge_types.csv",
+                      "populations": {name: {"type": "chemical"} for name in edge_population_names(spec)}})
+    target = {} if target_simulator is None else {"target_simulator": str(target_simulator)}
     circuit = {
         "manifest": {"$BASE_DIR": ".", "$NETWORK_DIR": f"$BASE_DIR/{NETWORK}",
                      "$COMPONENTS_DIR": "$BASE_DIR/components"},
         "components": {"point_neuron_models_dir": "$COMPONENTS_DIR/point_neuron_models"},
         "networks": {"nodes": nodes, "edges": edges},
-        "target_simulator": "NEST",
+        **target,
         "spikescope": {"model": spec.name, "seed": seed, "dt_ms": spec.dt},
     }
-    simulation = {"manifest": {"$BASE_DIR": "."}, "network": "$BASE_DIR/circuit_config.json",
-                  "target_simulator": "NEST", "run": {"dt": spec.dt, "tstop": float(tstop)}}
+    simulation = {"manifest": {"$BASE_DIR": "."}, "network": "$BASE_DIR/circuit_config.json", **target,
+                  "run": {"dt": spec.dt, "tstop": float(tstop), "random_seed": seed}}
     (root / "circuit_config.json").write_text(json.dumps(circuit, indent=2) + "\n")
     (root / "simulation_config.json").write_text(json.dumps(simulation, indent=2) + "\n")
     return root / "circuit_config.json"
