@@ -23,14 +23,15 @@ NEW = "(new)"
 
 def _number_or_text(value):
     """A form value back to plain data: numbers stay numbers, YAML-ish text is parsed safely."""
-    import yaml
+    from sim_core.errors import SpecError
+    from sim_core.spec.io import parse_text  # the spec loader's limits (depth, aliases, size)
     if isinstance(value, str):
         value = value.strip()
         if value == "":
             return None
         try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError:
+            return parse_text(value, source="field")
+        except SpecError:
             return value
     return value
 

@@ -1,4 +1,5 @@
-"""Presets, spec import (validated; errors shown, nothing lost) and exports: spec
+"""Presets, spec import (through the spec loader and its limits: validated, errors shown,
+nothing lost) and exports: spec
 (YAML/JSON), diagram (SVG) and the spikes recorded so far (SONATA HDF5)."""
 from __future__ import annotations
 
@@ -74,11 +75,8 @@ class FilesPanel(pn.viewable.Viewer):
         if not self.upload.value:
             return
         name = self.upload.filename or "upload"
-        try:
-            text = self.upload.value.decode("utf-8")
-            spec = loads(text, "json" if name.lower().endswith(".json") else "yaml")
+        try:  # the bytes as uploaded: the loader checks size, encoding, nodes and depth
+            spec = loads(self.upload.value, "json" if name.lower().endswith(".json") else "yaml")
             self._take(spec, name)
-        except UnicodeDecodeError:
-            self.error.object, self.error.visible = f"{name}: not a text file", True
         except SpikeScopeError as exc:  # the current model stays as it was
             self.error.object, self.error.visible = f"{name}: {exc}", True

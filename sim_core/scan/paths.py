@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import re
 
-import yaml
 
 from ..errors import SpecError, did_you_mean, one_of
 
@@ -93,10 +92,11 @@ def parse_param(text: str) -> tuple[str, list]:
     if not sep or not path or not values.strip():
         raise SpecError("--param", f"'{text}' is not PATH=v1,v2,... (e.g. inputs.bg.params.rate=8000,12000)")
     parse_path(path)
+    from ..spec.io import parse_text  # the spec loader's limits (depth, aliases, size)
     try:
-        items = yaml.safe_load(values) if values.strip().startswith("[") else \
-            [yaml.safe_load(v) for v in values.split(",")]
-    except yaml.YAMLError:
+        items = parse_text(values) if values.strip().startswith("[") else \
+            [parse_text(v) for v in values.split(",")]
+    except SpecError:
         raise SpecError(f"--param {path}", f"cannot read the values '{values}'") from None
     if not isinstance(items, list) or any(v is None for v in items):
         raise SpecError(f"--param {path}", f"cannot read the values '{values}' (empty item?)")
