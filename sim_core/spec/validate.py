@@ -27,7 +27,12 @@ def validate(spec: NetworkSpec) -> NetworkSpec:
     return spec
 
 
+MAX_STEPS = 1e15  # times and delays in steps of dt: beyond this they are not numbers one can run
+
+
 def _check_dt(spec):
+    if not 0.001 - 1e-12 <= spec.dt <= 1000.0:
+        raise SpecError("dt", f"{spec.dt} ms is outside 0.001 to 1000 ms")
     steps = spec.dt * 1000.0  # NEST's tic is 1 µs: the resolution must be a whole number of tics
     if abs(steps - round(steps)) > 1e-9:
         raise SpecError("dt", f"{spec.dt} ms is not a multiple of 0.001 ms")
@@ -150,6 +155,8 @@ def _check_spike_times(path, times, dt):
             raise SpecError(f"{path}[{i}]", f"got {t!r}; expected a number in ms")
         if t < dt - 1e-12:
             raise SpecError(f"{path}[{i}]", f"{t} ms is before the first step end ({dt} ms)")
+        if not t / dt <= MAX_STEPS:  # also catches inf and nan
+            raise SpecError(f"{path}[{i}]", f"{t} ms is too large (more than {MAX_STEPS:.0e} steps)")
         if abs(t / dt - round(t / dt)) > 1e-9:
             raise SpecError(f"{path}[{i}]", f"{t} ms is not on the dt grid ({dt} ms)")
         if t < prev:
@@ -202,6 +209,8 @@ def _check_projection(spec, i, proj):
         if not spatial_ok:
             raise SpecError(f"{sp}.delay", "a distance-dependent delay needs positions on source and target")
     elif isinstance(syn.delay, float):
+        if not syn.delay / spec.dt <= MAX_STEPS:
+            raise SpecError(f"{sp}.delay", f"{syn.delay} ms is too large (more than {MAX_STEPS:.0e} steps)")
         if round(syn.delay / spec.dt) < 1:
             raise SpecError(f"{sp}.delay", f"{syn.delay} ms rounds to less than one step; use >= dt ({spec.dt} ms)")
     else:

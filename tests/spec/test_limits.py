@@ -434,3 +434,23 @@ def test_cli_main_in_process_matches(write, capsys):
     assert cli.main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "aliases expand" in err
+
+
+@pytest.mark.parametrize("field, value, path", [
+    ("dt", 1e308, "dt"), ("dt", 5e-324, "dt"),
+    ("delay", 1e308, "projections[0].synapse.delay")])
+def test_extreme_numbers_name_their_field(field, value, path):
+    """Found by the fuzz test: round() of an infinite number of steps raised OverflowError,
+    which from_dict could only report without the field's name."""
+    from sim_core.errors import SpecError
+    from sim_core.spec import from_dict
+    data = {"format": "spikescope/1", "name": "x", "populations": {"E": {"model": "iaf_psc_exp", "size": 2}},
+            "projections": [{"source": "E", "target": "E", "rule": {"rule": "all_to_all"},
+                             "synapse": {"weight": 1.0, "delay": 1.0}}]}
+    if field == "dt":
+        data["dt"] = value
+    else:
+        data["projections"][0]["synapse"]["delay"] = value
+    with pytest.raises(SpecError) as exc:
+        from_dict(data)
+    assert exc.value.path == path
