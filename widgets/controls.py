@@ -1,6 +1,7 @@
 """Run / Pause / Step / Reset and the status line of a ``SimulationState``."""
 from __future__ import annotations
 
+from html import escape  # error and status text may carry a spec's strings: never markup
 import panel as pn
 import param
 
@@ -38,7 +39,7 @@ class Controls(pn.viewable.Viewer):
 
     def _status_html(self):
         s = self.state
-        msg = f" <span class='message'>— {s.message}</span>" if s.message else ""
+        msg = f" <span class='message'>— {escape(s.message)}</span>" if s.message else ""
         return f"<span class='status-line'>{s.status_text()}</span>{msg}"
 
     def refresh(self):

@@ -5,6 +5,7 @@ field and changes nothing."""
 from __future__ import annotations
 
 import copy
+from html import escape  # error and status text may carry a spec's strings: never markup
 
 import panel as pn
 import param
@@ -183,7 +184,7 @@ class NetworkEditor(pn.viewable.Viewer):
         self.state.message = f"{message} ({'applied live' if how == 'live' else 'rebuilt'})"
 
     def _show_error(self, exc):
-        self.error.object = str(exc)
+        self.error.object = escape(str(exc))
         self.error.visible = True
         for key, w in self.fields.items():  # mark the field the error names
             w.css_classes = ["field-error"] if getattr(exc, "path", "").endswith(key) else []

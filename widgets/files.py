@@ -3,6 +3,7 @@ nothing lost) and exports: spec
 (YAML/JSON), diagram (SVG) and the spikes recorded so far (SONATA HDF5)."""
 from __future__ import annotations
 
+from html import escape  # error and status text may carry a spec's strings: never markup
 import io
 import tempfile
 from pathlib import Path
@@ -69,7 +70,7 @@ class FilesPanel(pn.viewable.Viewer):
             self._take(from_dict(preset_dict(self.preset.value, float(self.scale.value))),
                        f"{self.preset.value} (scale {self.scale.value})")
         except (SpikeScopeError, ValueError) as exc:
-            self.error.object, self.error.visible = str(exc), True
+            self.error.object, self.error.visible = escape(str(exc)), True
 
     def import_spec(self):
         if not self.upload.value:
@@ -79,4 +80,4 @@ class FilesPanel(pn.viewable.Viewer):
             spec = loads(self.upload.value, "json" if name.lower().endswith(".json") else "yaml")
             self._take(spec, name)
         except SpikeScopeError as exc:  # the current model stays as it was
-            self.error.object, self.error.visible = f"{name}: {exc}", True
+            self.error.object, self.error.visible = escape(f"{name}: {exc}"), True

@@ -3,6 +3,7 @@ background (``sim_core.scan.scan``), shown as a heatmap of a population's rate (
 Brunel's phase diagram over g and the input rate) next to the runs in the registry."""
 from __future__ import annotations
 
+from html import escape  # error and status text may carry a spec's strings: never markup
 import threading
 
 import numpy as np
@@ -94,7 +95,7 @@ class ScanView(pn.viewable.Viewer):
         try:
             params = self.params()
         except SpikeScopeError as exc:
-            self.error.object, self.error.visible = str(exc), True
+            self.error.object, self.error.visible = escape(str(exc)), True
             return
         self.error.visible = False
         self._points, self._running, self._thread_error, self._drawn = [], True, "", None
@@ -117,7 +118,7 @@ class ScanView(pn.viewable.Viewer):
     def refresh(self):
         """Called by the app's periodic callback: progress, heatmap, runs table."""
         if self._thread_error:
-            self.error.object, self.error.visible, self._thread_error = self._thread_error, True, ""
+            self.error.object, self.error.visible, self._thread_error = escape(self._thread_error), True, ""
         self.progress.value = min(len(self._points), self._total)
         self.message.object = (f"scan: {len(self._points)} of {self._total} points"
                                + (" (running)" if self._running else "")) if self._total else ""
@@ -152,7 +153,7 @@ class ScanView(pn.viewable.Viewer):
                                      "rates_hz.*", "params.*"])
         except Exception as exc:  # an unreadable registry must not break the app
             self.runs.object = None
-            self.message.object = f"registry: {exc}"
+            self.message.object = escape(f"registry: {exc}")
             return
         if len(df):
             df = df.iloc[::-1].head(30)

@@ -3,6 +3,7 @@ spec's weight-resolution control (``levels``, ``method``) with a preview of the 
 after discretization and the memory it saves, before anything is rebuilt."""
 from __future__ import annotations
 
+from html import escape  # error and status text may carry a spec's strings: never markup
 import copy
 
 import numpy as np
@@ -132,7 +133,7 @@ class WeightsPanel(pn.viewable.Viewer):
         try:
             how = self.state.set_spec(from_dict(data))
         except SpikeScopeError as exc:
-            self.error.object, self.error.visible = str(exc), True
+            self.error.object, self.error.visible = escape(str(exc)), True
             return
         self.error.visible = False
         self.state.message = f"weight resolution of projection {i} applied ({how})"

@@ -156,3 +156,17 @@ def test_scan_view_runs_a_scan_and_shows_heatmap_and_runs(tmp_path, monkeypatch)
     _scan_to_end(view, 4)
     assert sorted(set(view._src.data["x"])) == ["7000", "9000"]
     st.close()
+
+
+def test_spec_strings_never_become_markup(state):
+    """A name or message from an uploaded spec is shown as text: Panel's Markdown and HTML
+    panes render raw HTML, so an error quoting `<img onerror=...>` would run script."""
+    from widgets.controls import Controls
+    files = FilesPanel(state=state)
+    files.upload.filename = "x.yaml"
+    files.upload.value = b"format: spikescope/1\nname: x\npopulations: {'<img src=x onerror=alert(1)>': " \
+                         b"{model: iaf_psc_exp, size: 3}}\n"
+    assert files.error.visible and "<img" not in files.error.object and "&lt;img" in files.error.object
+    state.message = "<script>alert(1)</script>"
+    html = Controls(state=state)._status_html()
+    assert "<script>" not in html and "&lt;script&gt;" in html
