@@ -336,17 +336,6 @@ def _dist(name):
         return None
 
 
-def _cpu_model():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-    return platform.processor() or None
-
-
 def step_versions(ctx: Ctx, res: dict) -> None:
     import platform
 
@@ -362,13 +351,14 @@ def step_versions(ctx: Ctx, res: dict) -> None:
     res["h5py"], res["pyyaml"] = _dist("h5py"), _dist("pyyaml") or _dist("PyYAML")
     res["spikescope_installed"] = _dist("spikescope")
     import sim_core
+    from sim_core.io.provenance import cpu_model
     res["sim_core_path"] = str(Path(sim_core.__file__).parent)
     res["commit"], res["commit_source"] = git_commit()
     res["simulator"] = ctx.simulator
     res["env"] = {k: os.environ.get(k) for k in ("NUMBA_CUDA_ARRAY_INTERFACE_SYNC", "NUMBA_ENABLE_CUDASIM",
                                                   "CUDA_VISIBLE_DEVICES", "SPIKESCOPE_COMMIT",
                                                   "PYTHONPATH")}
-    res["host"] = {"cpu": _cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()}
+    res["host"] = {"cpu": cpu_model(), "cores": os.cpu_count(), "platform": platform.platform()}
     if ctx.simulator:
         res["device"] = {"name": "Numba CUDA simulator (CPU)"}
         res["summary"] = f"simulator; numba {res['numba']}, numba-cuda {res['numba_cuda']}"

@@ -93,7 +93,7 @@ def neurons(net: Network) -> Neurons:
     S = np.zeros((n, L.N_STATE))
     S[:, L.V] = net.v0
     return Neurons(net.model, table, S, np.zeros(n, np.int32), net.refr_counts.copy(), row,
-                   refractory_decay(table, int(net.refr_counts.max(initial=0)), net.dt))
+                   refractory_decay(table, net.longest_refr, net.dt))
 
 
 def exp_neg(lam: np.ndarray) -> np.ndarray:
@@ -102,6 +102,21 @@ def exp_neg(lam: np.ndarray) -> np.ndarray:
     the CPU's instruction set)."""
     from ..random import philox_xp
     return philox_xp.exp(np, -np.asarray(lam, np.float64))
+
+
+def edit_neurons(net: Network, start: int, stop: int, params, refr_counts, v0):
+    """A live change of neurons start..stop on the host model (what reset() returns to, and
+    what a fresh build gives), for either backend. Returns the shift of V relative to E_L
+    that keeps the absolute V_m (NEST keeps V_m when E_L changes), and the new parameter
+    table, row index and refractory decay table. ``net.longest_refr`` only grows: a neuron
+    may still count down from a t_ref set before (see ``refractory_decay``)."""
+    from ..network import layout as L
+    dv = params[:, L.EL] - net.params[start:stop, L.EL]
+    longest = max(net.longest_refr, int(refr_counts.max(initial=0)))
+    net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+    net.longest_refr = longest
+    table, row = param_table(net.params)
+    return dv, table, row, refractory_decay(table, longest, net.dt)
 
 
 def drives(net: Network) -> Drives:

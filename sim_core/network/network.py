@@ -50,6 +50,7 @@ class Network:
     sg_step: np.ndarray  # emission step of each spike-generator spike
     sg_src: np.ndarray  # its global source id (>= N)
     input_src: dict[str, int] = field(default_factory=dict)  # spike generator -> source id
+    longest_refr: int = 0  # the longest refractory count ever set (live edits may shorten t_ref)
 
     @property
     def n_neurons(self) -> int:
@@ -110,7 +111,7 @@ def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = Fa
     poisson, dc = _drives(spec, connectome, pop_start, n, dt)
     sg_step, sg_src, input_src = _spike_generators(spec, n, dt)
     return Network(spec, seed, dt, pop_start, model, P, refr, v0, connectome, poisson, dc,
-                   sg_step, sg_src, input_src)
+                   sg_step, sg_src, input_src, int(refr.max(initial=0)))
 
 
 def _drives(spec, connectome, pop_start, n, dt):

@@ -48,7 +48,6 @@ class CpuBackend:
                                 np.zeros(1, np.int64), np.empty(max(n, 1) * self.batch, np.int64),
                                 np.zeros((chunks, self.batch), np.int64))
         self._scratch_batch = self.batch
-        self._longest_refr = int(net.refr_counts.max(initial=0))  # see packing.refractory_decay
         self.reset()
 
     # ------------------------------------------------------------------ lifecycle
@@ -97,14 +96,11 @@ class CpuBackend:
             self.packed.synapses.pr_wq[self.packed.slot_of[projection]] = packing.fixed_array(weight)
 
     def set_neuron_params(self, start, stop, params, refr_counts, v0) -> None:
-        nr, net = self.neurons, self.net  # net: what reset() returns to, and what a fresh build gives
-        nr.S[start:stop, L.V] -= params[:, L.EL] - net.params[start:stop, L.EL]  # keep absolute V_m
-        net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+        nr = self.neurons
+        dv, table, row, rdecay = packing.edit_neurons(self.net, start, stop, params, refr_counts, v0)
+        nr.S[start:stop, L.V] -= dv  # keep absolute V_m
         nr.refr_counts[start:stop] = refr_counts
-        self._longest_refr = max(self._longest_refr, int(refr_counts.max(initial=0)))
-        table, row = packing.param_table(net.params)
-        self.neurons = nr._replace(P=table, prow=row,
-                                   rdecay=packing.refractory_decay(table, self._longest_refr, net.dt))
+        self.neurons = nr._replace(P=table, prow=row, rdecay=rdecay)
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
         dr = self.drives

@@ -51,7 +51,6 @@ class GpuBackend:
         self.sg_src = self._dev(net.sg_src)
         self._io_cap = 0
         self.driver = self._choose_driver(driver, blocks)
-        self._longest_refr = int(net.refr_counts.max(initial=0))  # see packing.refractory_decay
         self.reset()
 
     # ------------------------------------------------------------------ setup
@@ -224,22 +223,22 @@ class GpuBackend:
 
     def _launch(self, k, n_b, vm_every):
         K = self.kernels
-        grid = (self.blocks, self.block_threads)
+        args = self._args(k, n_b, vm_every)  # once per launch; the per-step loop swaps the step in
         if self.driver in ("auto", "persistent"):
-            args = self._args(k, n_b, vm_every)["persistent"]
             if not hasattr(self, "cooperative_limit") and not self.sim:
-                self._settle(args)
+                self._settle(args["persistent"])
             if self.driver == "persistent":
-                K.persistent_kernel[self.blocks, self.block_threads](*args)
+                K.persistent_kernel[self.blocks, self.block_threads](*args["persistent"])
                 return
-            grid = (self.blocks, self.block_threads)
+        grid = (self.blocks, self.block_threads)
+        fused, update, deliver = args["fused"][1:], args["update"][1:], args["deliver"][1:]
         for kk in range(k, k + n_b):
-            a = self._args(kk, 1, vm_every)
+            step = np.int64(kk)
             if self.fused:
-                K.fused_kernel[grid](*a["fused"][:-1], np.int64(k))
+                K.fused_kernel[grid](step, *fused)
             else:
-                K.update_kernel[grid](*a["update"][:-1], np.int64(k))
-                K.deliver_kernel[grid](*a["deliver"])
+                K.update_kernel[grid](step, *update)
+                K.deliver_kernel[grid](step, *deliver)
 
     def _collect(self, out: Outputs, rows: int):
         """Spikes to the host in (step, id) order (atomics appended them in any order)."""
@@ -287,14 +286,11 @@ class GpuBackend:
             self.synapses[packing.SY_PR_WQ][q] = int(packing.fixed_array(weight))
 
     def set_neuron_params(self, start, stop, params, refr_counts, v0) -> None:
-        nr, net = self.neurons, self.net  # net: what reset() returns to, and what a fresh build gives
-        nr[packing.NR_S][start:stop, L.V] -= self._dev(params[:, L.EL] - net.params[start:stop, L.EL])  # keep V_m
-        net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
+        nr = self.neurons
+        dv, table, row, rdecay = packing.edit_neurons(self.net, start, stop, params, refr_counts, v0)
+        nr[packing.NR_S][start:stop, L.V] -= self._dev(dv)  # keep absolute V_m
         nr[packing.NR_REFR_COUNTS][start:stop] = self._dev(refr_counts)
-        self._longest_refr = max(self._longest_refr, int(refr_counts.max(initial=0)))
-        table, row = packing.param_table(net.params)
-        self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row),
-                                   rdecay=self._dev(packing.refractory_decay(table, self._longest_refr, net.dt)))
+        self.neurons = nr._replace(P=self._dev(table), prow=self._dev(row), rdecay=self._dev(rdecay))
         self._views_key = None  # the kernels' views of the new table
 
     def set_drives(self, poisson_value, poisson_weight, dc_value) -> None:
