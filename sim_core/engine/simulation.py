@@ -39,12 +39,14 @@ class Simulation:
     backend : 'cpu' | 'gpu' | 'auto'
     seed : int, optional; default the spec's seed. Same seed and backend: identical spikes.
     threads : int, optional; CPU threads (default: all cores).
+    keep_ms : float, optional; keep only the most recent ``keep_ms`` of spikes and membrane
+        samples in memory (default: everything). ``stream_spikes`` writes the full record.
     backend_options : passed to the GPU backend (driver='auto'|'persistent'|'per_step',
         blocks, block_threads).
     """
 
     def __init__(self, spec: NetworkSpec, backend: str = "cpu", seed: int | None = None,
-                 threads: int | None = None, **backend_options):
+                 threads: int | None = None, keep_ms: float | None = None, **backend_options):
         self.spec = spec
         self.seed = spec.seed if seed is None else int(seed)
         self.backend_name = resolve(backend)
@@ -63,7 +65,7 @@ class Simulation:
         net = self.network
         sizes = {n: p.size for n, p in spec.populations.items()}
         rec = list(spec.populations) if spec.recorders.spikes == "all" else list(spec.recorders.spikes)
-        self.spike_record = SpikeRecord(net.pop_start, sizes, rec, net.dt)
+        self.spike_record = SpikeRecord(net.pop_start, sizes, rec, net.dt, keep_ms=keep_ms)
         self._out_step = np.empty(max(4 * net.n_neurons, 1 << 20), np.int64)
         self._out_id = np.empty_like(self._out_step)
         self._out_n = np.zeros(1, np.int64)
@@ -71,7 +73,7 @@ class Simulation:
         if vm is not None:
             idx = np.concatenate([net.pop_start[p] + np.arange(vm.n) for p in vm.populations])
             self.voltages = VoltageRecord(list(vm.populations), idx.astype(np.int64),
-                                          int(round(vm.interval / net.dt)), net.dt)
+                                          int(round(vm.interval / net.dt)), net.dt, keep_ms=keep_ms)
         else:
             self.voltages = VoltageRecord([], np.zeros(0, np.int64), 1, net.dt, capacity=1)
         self.steps_done = 0
@@ -130,8 +132,34 @@ class Simulation:
             v.drain()
         return done
 
+    def stream_spikes(self, path):
+        """Write every recorded spike from now on to the SONATA file ``path`` as the
+        simulation runs (replacing an earlier stream, which is closed). Returns the
+        ``SpikeStream``; ``stop_stream()``, ``reset()`` or ``close()`` ends the file."""
+        from ..io.sonata import SpikeStream
+        self.stop_stream()
+        r = self.spike_record
+        r.sink = SpikeStream(path, r.pop_start, r.sizes, r.recorded, self.network.dt)
+        return r.sink
+
+    def stop_stream(self):
+        """Close the spike stream, if any; returns its path (or None)."""
+        sink, self.spike_record.sink = self.spike_record.sink, None
+        if sink is None:
+            return None
+        sink.close()
+        return sink.path
+
+    def close(self) -> None:
+        """Close the stream and let go of the recorded data (the network stays)."""
+        self.stop_stream()
+        self.spike_record.clear()
+        self.voltages.clear()
+
     def reset(self) -> None:
-        """Back to t = 0 with the same network and initial state (rebuilds nothing)."""
+        """Back to t = 0 with the same network and initial state (rebuilds nothing); a
+        spike stream ends, since its file holds the run before the reset."""
+        self.stop_stream()
         self.backend.reset()
         self.spike_record.clear()
         self.voltages.clear()
