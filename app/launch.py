@@ -20,10 +20,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(backend: str = "cpu", threads: int | None = None, timeout: float = 180.0):
-    """Yields the app's URL; stops the server afterwards."""
+def running_app(backend: str = "cpu", threads: int | None = None, timeout: float = 180.0,
+                with_process: bool = False, args: tuple[str, ...] = ()):
+    """Yields the app's URL (with the server's pid: ``with_process``); stops the server
+    afterwards. ``args`` go to `spikescope serve` (limits, for example)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", backend]
+    cmd = [sys.executable, "-m", "sim_core.cli", "serve", "--port", str(port), "--backend", backend, *args]
     if threads:
         cmd += ["--threads", str(threads)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -39,7 +41,8 @@ def running_app(backend: str = "cpu", threads: int | None = None, timeout: float
                 if time.time() > deadline:
                     raise TimeoutError(f"spikescope serve did not answer on port {port}") from None
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/"
+        url = f"http://127.0.0.1:{port}/"
+        yield (url, proc.pid) if with_process else url
     finally:
         proc.terminate()
         try:

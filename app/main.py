@@ -1,9 +1,12 @@
 """The SpikeScope exploration app: composes the widgets; no simulation logic here.
 
 ``create_app()`` builds one session (its own ``SimulationState``); ``serve()`` serves it
-at the root URL on 127.0.0.1."""
+at the root URL on 127.0.0.1, with the shared server's limits (``ServerLimits``)."""
 from __future__ import annotations
 
+import ctypes
+import dataclasses
+import gc
 import sys
 import threading
 from pathlib import Path
@@ -17,7 +20,7 @@ from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
 from widgets.plots import MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
-from widgets.state import RUNNER, SimulationState
+from widgets.state import RUNNER, SessionLimits, SimulationState
 from widgets.weights import WeightsPanel
 
 DEFAULT_MODEL = Path(__file__).with_name("default_model.yaml")
@@ -29,10 +32,65 @@ CSS = """
 """
 
 
-def create_app(spec=None, backend: str = "auto", threads: int | None = None):
+@dataclasses.dataclass(frozen=True)
+class ServerLimits:
+    """``spikescope serve``'s limits for a server that many people share."""
+
+    max_sessions: int = 12  # browser tabs open at once; more get a "server busy" page
+    session: SessionLimits = SessionLimits(max_neurons=200_000, max_synapses=100_000_000)
+    max_upload_mb: float = 8.0  # one websocket message: an uploaded spec (base64) and more
+    # A closed tab's session is released this long after its connection ends (Bokeh's
+    # default is 15 s, checked every 17 s; a reload within it reconnects to nothing anyway).
+    release_after_ms: int = 3000
+
+
+class Sessions:
+    """The open sessions of one server: counted, so that a full server says so."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.open = 0
+
+    def enter(self, limit: int) -> bool:
+        with self._lock:
+            if self.open >= limit:
+                return False
+            self.open += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+SESSIONS = Sessions()
+
+
+def _release_memory() -> None:
+    """Return a closed session's memory to the system: its arrays are freed by the garbage
+    collector (Bokeh's documents hold reference cycles), and glibc keeps freed heap pages
+    unless asked (measured: without malloc_trim the server stayed ~60 MB above its start
+    after ten sessions closed)."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
+def busy_page(limit: int):
+    return pn.Column(pn.pane.Markdown(
+        f"## SpikeScope\n\nThis server already has **{limit}** sessions open, its limit. Close a SpikeScope "
+        "tab or try again in a minute (whoever runs it can raise `spikescope serve --max-sessions`)."),
+        sizing_mode="stretch_width")
+
+
+def create_app(spec=None, backend: str = "auto", threads: int | None = None,
+               limits: SessionLimits | None = None):
     """One session of the app. Sessions share nothing."""
     pn.extension(raw_css=[CSS], notifications=False)
-    state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend, threads=threads)
+    state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend, threads=threads,
+                            limits=limits or SessionLimits())
     controls = Controls(state=state)
     raster = RasterView(state=state)  # its time axis serves all three plots: one change per refresh
     views = [raster] + [cls(state=state, x_range=raster.x_range) for cls in (RateView, MembraneView)]
@@ -70,15 +128,41 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None):
     return page
 
 
+def server_session(backend: str, threads: int | None, limits: ServerLimits):
+    """One browser session of `spikescope serve`: the app, or the busy page when the server
+    is full; its count and memory are given back when the session ends."""
+    if not SESSIONS.enter(limits.max_sessions):
+        return busy_page(limits.max_sessions)
+
+    def ended(ctx):
+        SESSIONS.leave()
+        _release_memory()
+        print(f"session closed; {SESSIONS.open} open", file=sys.stderr, flush=True)
+
+    try:
+        page = create_app(backend=backend, threads=threads, limits=limits.session)
+    except BaseException:
+        SESSIONS.leave()
+        raise
+    pn.state.on_session_destroyed(ended)  # after create_app's own: the state is closed first
+    return page
+
+
 def serve(port: int = 5006, address: str = "127.0.0.1", show: bool = False, backend: str = "auto",
-          threads: int | None = None):
+          threads: int | None = None, limits: ServerLimits | None = None):
+    limits = limits or ServerLimits()
     # The sessions' simulation threads leave the GIL inside the kernel; hand it back to them
     # quickly when they return (the default 5 ms switch interval costs them ~10 % of a chunk).
     sys.setswitchinterval(0.001)
     origins = [f"{address}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"]
+    if address not in ("127.0.0.1", "localhost"):  # reached by this machine's name or address
+        origins = ["*"]
     # the web server in a thread; the main thread advances the running simulations
-    server = pn.serve(lambda: create_app(backend=backend, threads=threads), port=port, address=address,
-                      show=show, websocket_origin=origins, title="SpikeScope", threaded=True, start=True)
+    server = pn.serve(lambda: server_session(backend, threads, limits), port=port, address=address,
+                      show=show, websocket_origin=origins, title="SpikeScope", threaded=True, start=True,
+                      websocket_max_message_size=int(limits.max_upload_mb * 2**20),
+                      unused_session_lifetime_milliseconds=limits.release_after_ms,
+                      check_unused_sessions_milliseconds=max(limits.release_after_ms // 2, 500))
     stop = threading.Event()
     try:
         RUNNER.loop(stop)

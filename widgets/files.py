@@ -1,6 +1,7 @@
 """Presets, spec import (through the spec loader and its limits: validated, errors shown,
-nothing lost) and exports: spec
-(YAML/JSON), diagram (SVG) and the spikes recorded so far (SONATA HDF5)."""
+nothing lost) and exports: spec (YAML/JSON), diagram (SVG) and spikes (SONATA HDF5): the
+recent window the session keeps, or with "Record to disk" every spike since it was turned
+on, written as the simulation runs."""
 from __future__ import annotations
 
 from html import escape  # error and status text may carry a spec's strings: never markup
@@ -39,10 +40,38 @@ class FilesPanel(pn.viewable.Viewer):
                                     color="light"),
             pn.widgets.FileDownload(callback=self._spikes, filename="spikes.h5", label="Spikes (SONATA)",
                                     color="light"))
+        self.record = pn.widgets.Checkbox(label="Record to disk", value=False)
+        self.record.param.watch(self._toggle_recording, "value")
+        self.record_note = pn.pane.Str(self._record_text(), styles={"font-size": "12px", "white-space": "normal"},
+                                       sizing_mode="stretch_width")
+        self.state.param.watch(self._recording_changed, "recording")
 
     def __panel__(self):
         return pn.Column(pn.Row(self.preset, self.scale, self.load_button), "**Import a spec**", self.upload,
-                         self.error, "**Export**", self.downloads)
+                         self.error, "**Export**", self.downloads, self.record, self.record_note)
+
+    def _record_text(self):
+        if self.state.recording:
+            return f"Writing every spike to {self.state.recording}; Spikes (SONATA) downloads it."
+        window = self.state.record_window_ms
+        held = "all spikes" if window is None else f"the last {window / 1000:g} s of spikes"
+        return f"The session keeps {held}; Record to disk writes every spike from now on (SONATA)."
+
+    def _toggle_recording(self, event):
+        try:
+            if event.new and not self.state.recording:
+                self.state.start_recording()
+                self.state.message = "recording to disk"
+            elif not event.new and self.state.recording:
+                self.state.message = f"recorded: {self.state.stop_recording()}"
+        except (OSError, SpikeScopeError) as exc:
+            self.state.message = f"recording: {exc}"
+            self.record.value = bool(self.state.recording)
+
+    def _recording_changed(self, event):
+        self.record_note.object = self._record_text()
+        if not event.new and self.record.value:  # ended by a reset or a rebuild
+            self.record.value = False
 
     @staticmethod
     def _text(text: str):
@@ -54,6 +83,9 @@ class FilesPanel(pn.viewable.Viewer):
 
     def _spikes(self):
         from sim_core.io.sonata import write_spikes
+        recorded = self.state.recorded_file()
+        if recorded is not None:
+            return io.BytesIO(recorded.read_bytes())
         with self.state.locked(), tempfile.TemporaryDirectory() as tmp:
             sim = self.state.sim
             path = Path(tmp) / "spikes.h5"

@@ -7,13 +7,39 @@ import dataclasses
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import param
 
 from sim_core.engine.live import apply_live, can_apply_live
 from sim_core.engine.simulation import Simulation
-from sim_core.errors import SpikeScopeError
+from sim_core.errors import CapacityError, SpikeScopeError
+from sim_core.network import memory
 from sim_core.spec.model import NetworkSpec, Recorders, Voltmeter
+
+# What a session keeps in memory: the longest window a live view can show (LiveView's
+# window_ms bound). Everything older is let go, or written to disk by "Record to disk";
+# unbounded, an hour of the default model held about 190 MB of spikes.
+RECORD_WINDOW_MS = 10_000.0
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionLimits:
+    """What one session of a shared server may build (``spikescope serve --max-neurons
+    --max-synapses``); None: only the machine's memory limits it."""
+
+    max_neurons: int | None = None
+    max_synapses: float | None = None
+
+    def check(self, spec: NetworkSpec) -> None:
+        if self.max_neurons is not None and spec.n_neurons > self.max_neurons:
+            raise CapacityError(f"populations: {spec.n_neurons:,} neurons exceed this server's limit of "
+                                f"{self.max_neurons:,} per session (spikescope serve --max-neurons)")
+        if self.max_synapses is not None:
+            synapses, _ = memory.counts(spec)
+            if synapses > self.max_synapses:
+                raise CapacityError(f"projections: about {synapses:,.0f} synapses exceed this server's limit of "
+                                    f"{self.max_synapses:,.0f} per session (spikescope serve --max-synapses)")
 
 
 def with_default_voltmeter(spec: NetworkSpec, n: int = 2, max_pops: int = 4) -> NetworkSpec:
@@ -87,6 +113,10 @@ class SimulationState(param.Parameterized):
     step_ms = param.Number(default=10.0, bounds=(0.1, 10000.0), doc="what Step advances")
     message = param.String(default="", doc="last error or notice, for the status line")
     version = param.Integer(default=0, doc="bumped on every rebuild, so views can reset")
+    record_window_ms = param.Number(default=RECORD_WINDOW_MS, allow_None=True,
+                                    doc="recent activity kept in memory (None: all of it)")
+    limits = param.ClassSelector(class_=SessionLimits, default=SessionLimits())
+    recording = param.String(default="", doc="the SONATA file spikes are being written to; '' when none")
 
     def __init__(self, spec: NetworkSpec, **params):
         super().__init__(spec=spec, **params)
@@ -105,17 +135,26 @@ class SimulationState(param.Parameterized):
         self.rebuild()
 
     # ------------------------------------------------------------------ lifecycle
+    def check(self, spec: NetworkSpec) -> None:
+        """Refuse (CapacityError naming the field) a spec beyond this session's limits or
+        the machine's memory, before anything is freed or allocated."""
+        self.limits.check(spec)
+        memory.check(spec)
+
     def rebuild(self) -> None:
         self.pause()
         with self._lock:
-            self.sim = Simulation(with_default_voltmeter(self.spec), backend=self.backend, threads=self.threads)
+            self._end_recording("the network was rebuilt")
+            self.sim = None  # the old network's memory first: the two never coexist
+            self.sim = Simulation(with_default_voltmeter(self.spec), backend=self.backend, threads=self.threads,
+                                  keep_ms=self.record_window_ms)
             self._wall = self._simulated = 0.0
         self.version += 1
         self.poll()
 
     def set_spec(self, spec: NetworkSpec) -> str:
         """Take a new spec: in place when only parameters changed, else rebuild.
-        Returns 'live' or 'rebuilt'."""
+        Returns 'live' or 'rebuilt'. A refused spec raises and changes nothing."""
         with self._lock:
             old = self.sim.spec
             new = with_default_voltmeter(spec)
@@ -123,12 +162,52 @@ class SimulationState(param.Parameterized):
                 apply_live(self.sim, new)
                 self.spec = spec
                 return "live"
+        self.check(spec)
         was_running = self.running
-        self.spec = spec
-        self.rebuild()
+        previous, self.spec = self.spec, spec
+        try:
+            self.rebuild()
+        except SpikeScopeError:  # refused while building after all: back to the model before
+            self.spec = previous
+            self.rebuild()
+            raise
         if was_running:
             self.run()
         return "rebuilt"
+
+    # ------------------------------------------------------------------ recording to disk
+    def start_recording(self, path=None) -> Path:
+        """Write every recorded spike from now on to a SONATA file (default: under
+        $SPIKESCOPE_HOME/recordings); the session itself keeps only ``record_window_ms``."""
+        if path is None:
+            from sim_core.io.registry import home
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = home() / "recordings" / f"{self.spec.name}-{stamp}-{id(self) % 10_000:04d}.h5"
+        with self.locked():
+            stream = self.sim.stream_spikes(path)
+        self.recording = str(stream.path)
+        return stream.path
+
+    def stop_recording(self) -> Path | None:
+        with self.locked():
+            path = self.sim.stop_stream() if self.sim is not None else None
+        self.recording = ""
+        return path
+
+    def recorded_file(self) -> Path | None:
+        """The recording's file, flushed so that it can be read while it grows."""
+        with self.locked():
+            sink = self.sim.spike_record.sink if self.sim is not None else None
+            if sink is not None:
+                sink.flush()
+        return Path(self.recording) if self.recording else None
+
+    def _end_recording(self, why: str) -> None:
+        if self.sim is not None:
+            self.sim.stop_stream()
+        if self.recording:
+            self.message = f"recording ended ({why}): {self.recording}"
+            self.recording = ""
 
     def run(self) -> None:
         if self.running and not self._stop.is_set():
@@ -161,16 +240,28 @@ class SimulationState(param.Parameterized):
     def reset(self) -> None:
         self.pause()
         with self._lock:
+            self._end_recording("reset")
             self.sim.reset()
             self._wall = self._simulated = 0.0
         self.version += 1
         self.poll()
 
     def close(self) -> None:
-        """End of the session: stop the thread."""
+        """End of the session (its browser tab closed): stop advancing it, end a recording
+        and let go of the network, so that its memory returns to the server."""
         self._stop.set()
+        RUNNER.remove(self)
+        with self._gate:  # a chunk in progress ends first
+            pass
         if self._thread is not None:
             self._thread.join(timeout=5)
+        self._thread = None
+        self.running = False
+        with self._lock:
+            self._end_recording("the session closed")
+            if self.sim is not None:
+                self.sim.close()
+            self.sim = None
 
     # ------------------------------------------------------------------ internals
     def _advance(self, ms: float) -> None:

@@ -39,9 +39,8 @@ def _longest_delay_ms(spec: NetworkSpec, delay) -> float:
     return abs(delay.offset) + abs(delay.scale) * typical  # no bound given: generous
 
 
-def estimate(spec: NetworkSpec) -> dict[str, int]:
-    """Bytes of the host's largest allocations, by part."""
-    n = spec.n_neurons
+def counts(spec: NetworkSpec) -> tuple[float, float]:
+    """(expected synapses, expected Poisson/DC drive entries), from the rules alone."""
     synapses, drive_entries = 0.0, 0.0
     for proj in spec.projections:
         pop_s = spec.populations.get(proj.source)
@@ -53,6 +52,13 @@ def estimate(spec: NetworkSpec) -> dict[str, int]:
             drive_entries += k
         else:
             synapses += k
+    return synapses, drive_entries
+
+
+def estimate(spec: NetworkSpec) -> dict[str, int]:
+    """Bytes of the host's largest allocations, by part."""
+    n = spec.n_neurons
+    synapses, drive_entries = counts(spec)
     d_max = max([_longest_delay_ms(spec, p.synapse.delay) for p in spec.projections] + [spec.dt])
     ring_slots = int(d_max / spec.dt) + 2
     vm = spec.recorders.voltmeter
