@@ -75,18 +75,21 @@ def soak(sim_ms: float = 3_600_000.0, spec: dict | None = None, refresh_s: float
     return out
 
 
-def load(n_sessions: int = 10, run_s: float = 5.0, settle_s: float = 15.0, log=None) -> dict:
-    """``n_sessions`` Chromium pages on one `spikescope serve` at once, each pressing Run on
-    the default model; then all closed. Returns the server's RSS (MB): at start, after one
-    warm-up session (imports and compiled kernels stay), with all sessions open and running,
-    and after they closed and the server released them; with the status each page showed."""
+def load(n_sessions: int = 10, rounds: int = 1, run_s: float = 5.0, settle_s: float = 8.0, log=None,
+         browser=None) -> dict:
+    """``rounds`` times: ``n_sessions`` Chromium pages on one `spikescope serve` at once,
+    each pressing Run on the default model, then all closed. Returns the server's RSS (MB):
+    at start, after one warm-up session (imports and compiled kernels stay), and per round
+    the peak with all sessions open and running and the level after they closed and the
+    server released them; with the simulated time each page had reached. ``browser``: a
+    Playwright Chromium to use (default: one of its own)."""
     import re
 
     from playwright.sync_api import sync_playwright
 
     from .launch import CHROMIUM_ARGS, running_app
     status = re.compile(r"t = ([\d.,]+) ms")
-    out = {"n_sessions": n_sessions}
+    out = {"n_sessions": n_sessions, "rounds": []}
 
     def open_page(browser, url):
         page = browser.new_page(viewport={"width": 1280, "height": 800})
@@ -98,45 +101,49 @@ def load(n_sessions: int = 10, run_s: float = 5.0, settle_s: float = 15.0, log=N
         m = status.search(page.locator(".status-line").first.inner_text())
         return float(m.group(1).replace(",", "")) if m else None
 
-    with running_app(backend="cpu", with_process=True) as (url, pid), sync_playwright() as p:
+    def settled(pid):
+        """The RSS once the closed sessions are released: stable for ``settle_s`` seconds."""
+        levels, deadline = [], time.time() + 60.0
+        while time.time() < deadline:
+            time.sleep(1.0)
+            levels.append(rss_mb(pid))
+            recent = levels[-int(settle_s):]
+            if len(levels) >= settle_s and max(recent) - min(recent) < 1.0:
+                break
+        return round(levels[-1], 1), len(levels)
+
+    if browser is None:
+        with sync_playwright() as p:
+            own = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+            try:
+                return load(n_sessions, rounds, run_s, settle_s, log, own)
+            finally:
+                own.close()
+    with running_app(backend="cpu", with_process=True) as (url, pid):
         out["start_mb"] = round(rss_mb(pid), 1)
-        browser = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        try:
-            warm = open_page(browser, url)
-            warm.get_by_role("button", name="Run").click()
-            time.sleep(2.0)
-            warm.close()
-            time.sleep(settle_s)
-            out["warm_mb"] = round(rss_mb(pid), 1)
+        warm = open_page(browser, url)
+        warm.get_by_role("button", name="Run").click()
+        time.sleep(2.0)
+        warm.close()
+        out["warm_mb"], _ = settled(pid)
+        for _ in range(rounds):
             t0 = time.perf_counter()
             pages = [open_page(browser, url) for _ in range(n_sessions)]
-            out["open_s"] = round(time.perf_counter() - t0, 1)
+            r = {"open_s": round(time.perf_counter() - t0, 1)}
             for page in pages:
                 page.get_by_role("button", name="Run").click()
-            peak = 0.0
-            deadline = time.time() + run_s
+            peak, deadline = 0.0, time.time() + run_s
             while time.time() < deadline:
                 peak = max(peak, rss_mb(pid))
                 time.sleep(0.5)
-            out["sim_t_ms"] = [t_of(page) for page in pages]
-            out["during_mb"] = round(peak, 1)
-            extra = open_page(browser, url)  # one more than the limit allows?
-            out["extra_page"] = extra.locator("body").inner_text()[:200]
-            extra.close()
+            r["sim_t_ms"] = [t_of(page) for page in pages]
+            r["during_mb"] = round(peak, 1)
             for page in pages:
                 page.close()
-        finally:
-            browser.close()
-        deadline, after = time.time() + 60.0, []
-        while time.time() < deadline:  # released within a few seconds of the tabs closing
-            time.sleep(1.0)
-            after.append(rss_mb(pid))
-            if len(after) >= settle_s and after[-1] >= min(after) - 0.5 and after[-1] <= out["warm_mb"] + 50:
-                break
-        out["after_mb"] = round(after[-1], 1)
-        out["release_s"] = len(after)
-        if log:
-            log(out)
+            r["after_mb"], r["release_s"] = settled(pid)
+            out["rounds"].append(r)
+            if log:
+                log(r)
     return out
 
 

@@ -49,3 +49,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "backend" not in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
+
+
+def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
+    """Nine levels of nine aliases in one parameter: 9**9 (387 million) leaves expanded."""
+    anchors = [f"&a0 [{', '.join(['1.0'] * fanout)}]"]
+    anchors += [f"&a{i} [{', '.join([f'*a{i - 1}'] * fanout)}]" for i in range(1, levels)]
+    return ("format: spikescope/1\nname: laughs\npopulations:\n  E:\n    model: iaf_psc_exp\n"
+            f"    size: 10\n    params:\n      I_e: [{', '.join(anchors)}]\n")

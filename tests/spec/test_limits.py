@@ -23,7 +23,7 @@ from sim_core.errors import SpecError, SpikeScopeError
 from sim_core.models.registry import PRESETS, load_model
 from sim_core.spec import from_dict, load, loads
 from sim_core.spec.io import MAX_DEPTH, MAX_NODES, MAX_SPEC_BYTES
-from conftest import SHARED_SPECS
+from conftest import SHARED_SPECS, billion_laughs
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,14 +31,6 @@ SECONDS = 5.0  # the issue's bound for refusing any malformed spec, start-up inc
 
 
 # ------------------------------------------------------------------ hostile documents
-def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
-    """Nine levels of nine aliases in one parameter: 9**9 (387 million) leaves expanded."""
-    anchors = [f"&a0 [{', '.join(['1.0'] * fanout)}]"]
-    anchors += [f"&a{i} [{', '.join([f'*a{i - 1}'] * fanout)}]" for i in range(1, levels)]
-    return ("format: spikescope/1\nname: laughs\npopulations:\n  E:\n    model: iaf_psc_exp\n"
-            f"    size: 10\n    params:\n      I_e: [{', '.join(anchors)}]\n")
-
-
 def deep_yaml(depth: int) -> str:
     return ("format: spikescope/1\nname: deep\npopulations:\n  E: {model: iaf_psc_exp, size: 10, "
             f"params: {{I_e: {'[' * depth}1.0{']' * depth}}}}}\n")
