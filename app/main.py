@@ -104,6 +104,8 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     def tick():
         # one message per tick: the browser applies all changes, recomputes styles and
         # repaints once (measured: its renderer's CPU use fell by a quarter)
+        if state.sim is None:  # the session has ended (a last callback may still come)
+            return
         with pn.io.hold():
             state.poll()
             controls.refresh()

@@ -21,11 +21,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
-    "default": {},  # SpikeScope's: GOMP_SPINCOUNT=1000 unless set (sim_core/__init__.py)
+    "default": {},  # SpikeScope's: GOMP_SPINCOUNT=500 unless set (sim_core/__init__.py)
     "libgomp": {"GOMP_SPINCOUNT": "300000"},  # libgomp's own default, SpikeScope's before
     "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
     "spin10k": {"GOMP_SPINCOUNT": "10000"},
     "spin1k": {"GOMP_SPINCOUNT": "1000"},
+    "spin500": {"GOMP_SPINCOUNT": "500"},
     "spin300": {"GOMP_SPINCOUNT": "300"},
     "spin100": {"GOMP_SPINCOUNT": "100"},
     "active": {"OMP_WAIT_POLICY": "ACTIVE"},
