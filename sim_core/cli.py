@@ -77,6 +77,10 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="write DIR/spikes.h5 (SONATA) and DIR/run.json")
     r.add_argument("--save-connectivity", action="store_true", help="also write the network as SONATA in DIR/sonata")
     r.add_argument("--no-record", action="store_true", help="do not record the run in the run registry")
+    r.add_argument("--realtime", action="store_true",
+                   help="pace the simulation to the wall clock (in periods of --loop-ms); report late periods")
+    r.add_argument("--loop-ms", type=_positive("--loop-ms"), default=None,
+                   help="run in periods of this many ms, as a closed loop does (default 10 with --realtime)")
     e = sub.add_parser("export", help="write a preset (or a spec) as an editable spec file")
     e.add_argument("model", help="preset name or spec file")
     e.add_argument("--scale", type=_positive("--scale"), help="preset scale")
@@ -123,7 +127,11 @@ def _run(args, spec, run, show) -> int:
         why = f"GPU found: {describe_gpu()}" if sim.backend_name == "gpu" else "no GPU found"
         print(f"backend auto: using {sim.backend_name} ({why})", file=sys.stderr)
     t_total = args.t_presim + args.t_sim
-    sim.run(t_total, progress=show)
+    loop = None
+    if args.realtime or args.loop_ms:
+        loop = _run_loop(sim, t_total, args, show)
+    else:
+        sim.run(t_total, progress=show)
     rates, cvs = population_summary(sim, args.t_presim, t_total)
     sim_s = sim.timers["simulate"]
     summary = {
@@ -137,6 +145,8 @@ def _run(args, spec, run, show) -> int:
         "t_sim_ms": args.t_sim, "t_presim_ms": args.t_presim, "n_spikes": sim.spike_record.n_spikes,
         "rates_hz": rates, "cv_isi": cvs, "phases_s": {k: round(v, 4) for k, v in sim.timers.seconds.items()},
     }
+    if loop is not None:
+        summary["loop"] = loop
     run.summary.update(rates_hz=rates, cv_isi=cvs)
     summary["run_id"] = run.id
     if args.out:
@@ -153,6 +163,23 @@ def _run(args, spec, run, show) -> int:
     return 0
 
 
+def _run_loop(sim, t_total, args, show) -> dict:
+    """The run in periods (``engine.loop``), paced with --realtime; its report."""
+    from tqdm import tqdm
+
+    from .engine.loop import run_loop
+    period = args.loop_ms or 10.0
+    with tqdm(total=round(t_total), unit="ms", file=sys.stderr, leave=False, disable=not show,
+              desc=f"{sim.spec.name} (real time)" if args.realtime else sim.spec.name) as bar:
+        report = run_loop(sim, t_total, None, period_ms=period, realtime=args.realtime,
+                          progress=lambda t: bar.update(round(t) - bar.n))
+    out = report.summary()
+    if show and args.realtime and out["deadlines_missed"]:
+        print(f"real time: {out['deadlines_missed']} of {out['periods']} periods of {period:g} ms ended late "
+              f"(mean {out['per_period_ms']['mean']:.2f} ms of wall time per period)", file=sys.stderr)
+    return out
+
+
 def _write_out(out: Path, sim, spec, summary):
     from .io.sonata import write_spikes
     from .spec import to_plain
@@ -166,6 +193,11 @@ def _print_table(s):
     print(f"{s['model']}: {s['n_neurons']:,} neurons, {s['n_synapses']:,} synapses, backend {s['backend']}")
     print(f"build {s['build_s']:.2f} s, simulation {s['sim_s']:.2f} s (RTF {s['rtf']:.2f}), "
           f"{s['bytes_per_synapse']:.1f} bytes/synapse, {s['n_spikes']:,} spikes")
+    if s.get("loop"):
+        lp = s["loop"]
+        late = f", {lp['deadlines_missed']} ended late" if lp["realtime"] else ""
+        print(f"{lp['periods']} periods of {lp['period_ms']:g} ms: {lp['per_period_ms']['mean']:.2f} ms of wall time "
+              f"each (p95 {lp['per_period_ms']['p95']:.2f}, max {lp['per_period_ms']['max']:.2f}){late}")
     print(f"{'population':<12}{'rate (spikes/s)':>16}{'CV ISI':>10}")
     for name, rate in s["rates_hz"].items():
         cv = s["cv_isi"][name]

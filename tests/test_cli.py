@@ -94,3 +94,31 @@ def test_import_packages_without_cupy():
 def test_schema_command():
     res = run_cli("schema")
     assert res.returncode == 0 and json.loads(res.stdout)["title"].startswith("SpikeScope")
+
+
+def test_realtime_run_reports_its_periods_and_gives_the_same_spikes(tmp_path):
+    """--realtime paces the run in periods (--loop-ms) and reports them; the spikes are
+    those of the same run without pacing."""
+    from sim_core.io.sonata import read_spikes
+    outs = []
+    for flags in ((), ("--realtime", "--loop-ms", "5")):
+        out = tmp_path / ("rt" if flags else "plain")
+        res = run_cli("run", "clustered", "--scale", "0.028", "--t-sim", 300, "--json", "--no-record", "--out", out,
+                      *flags)
+        assert res.returncode == 0, res.stderr
+        outs.append((json.loads(res.stdout.strip().splitlines()[-1]), read_spikes(out / "spikes.h5")))
+    (plain, a), (rt, b) = outs
+    assert "loop" not in plain
+    lp = rt["loop"]
+    assert lp["realtime"] and lp["period_ms"] == 5.0 and lp["periods"] == 60
+    assert isinstance(lp["deadlines_missed"], int) and lp["wall_s"] >= 0.3
+    assert lp["per_period_ms"]["mean"] <= lp["per_period_ms"]["max"]
+    assert a.keys() == b.keys() and sum(t.size for t, _ in a.values()) > 0
+    for name in a:
+        np.testing.assert_array_equal(a[name][0], b[name][0])
+        np.testing.assert_array_equal(a[name][1], b[name][1])
+
+
+def test_loop_period_must_be_positive():
+    res = run_cli("run", "clustered", "--scale", "0.028", "--loop-ms", "0")
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "--loop-ms" in res.stderr

@@ -183,8 +183,9 @@ class SimulationState(param.Parameterized):
             from sim_core.io.registry import home
             stamp = time.strftime("%Y%m%d-%H%M%S")
             path = home() / "recordings" / f"{self.spec.name}-{stamp}-{id(self) % 10_000:04d}.h5"
+        from sim_core.io.sonata import stream_spikes
         with self.locked():
-            stream = self.sim.stream_spikes(path)
+            stream = stream_spikes(self.sim, path)
         self.recording = str(stream.path)
         return stream.path
 

@@ -37,10 +37,15 @@ def cv_isi(times: np.ndarray, ids: np.ndarray, n: int, t_start: float, t_stop: f
 
 def population_summary(sim, t_start: float, t_stop: float) -> tuple[dict, dict]:
     """({pop: mean rate}, {pop: mean CV or None}) over the recorded populations."""
+    spikes = {name: sim.spikes(name) for name in sim.spike_record.recorded}
+    return summary_of(spikes, {n: sim.spec.populations[n].size for n in spikes}, t_start, t_stop)
+
+
+def summary_of(spikes: dict, sizes: dict, t_start: float, t_stop: float) -> tuple[dict, dict]:
+    """``population_summary`` of spikes {pop: (times, ids)} of populations of ``sizes``."""
     rates, cvs = {}, {}
-    for name in sim.spike_record.recorded:
-        times, ids = sim.spikes(name)
-        n = sim.spec.populations[name].size
+    for name, (times, ids) in spikes.items():
+        n = sizes[name]
         rates[name] = float(rates_hz(times, ids, n, t_start, t_stop).mean())
         cv = cv_isi(times, ids, n, t_start, t_stop)
         cvs[name] = float(np.nanmean(cv)) if np.isfinite(cv).any() else None

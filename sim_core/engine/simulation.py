@@ -40,7 +40,7 @@ class Simulation:
     seed : int, optional; default the spec's seed. Same seed and backend: identical spikes.
     threads : int, optional; CPU threads (default: all cores).
     keep_ms : float, optional; keep only the most recent ``keep_ms`` of spikes and membrane
-        samples in memory (default: everything). ``stream_spikes`` writes the full record.
+        samples in memory (default: everything). ``io.sonata.stream_spikes`` writes the full record.
     backend_options : passed to the GPU backend (driver='auto'|'persistent'|'per_step',
         blocks, block_threads).
     """
@@ -132,23 +132,20 @@ class Simulation:
             v.drain()
         return done
 
-    def stream_spikes(self, path):
-        """Write every recorded spike from now on to the SONATA file ``path`` as the
-        simulation runs (replacing an earlier stream, which is closed). Returns the
-        ``SpikeStream``; ``stop_stream()``, ``reset()`` or ``close()`` ends the file."""
-        from ..io.sonata import SpikeStream
+    def attach_sink(self, sink) -> None:
+        """Pass every recorded spike from now on to ``sink.append(steps, global ids)``
+        (``io.sonata.stream_spikes`` attaches a SONATA file), replacing an earlier sink,
+        which is closed; ``stop_stream()``, ``reset()`` or ``close()`` closes it."""
         self.stop_stream()
-        r = self.spike_record
-        r.sink = SpikeStream(path, r.pop_start, r.sizes, r.recorded, self.network.dt)
-        return r.sink
+        self.spike_record.sink = sink
 
     def stop_stream(self):
-        """Close the spike stream, if any; returns its path (or None)."""
+        """Close the spike sink, if any; returns its path (or None)."""
         sink, self.spike_record.sink = self.spike_record.sink, None
         if sink is None:
             return None
         sink.close()
-        return sink.path
+        return getattr(sink, "path", None)
 
     def close(self) -> None:
         """Close the stream and let go of the recorded data (the network stays)."""

@@ -125,3 +125,12 @@ class SpikeStream:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def stream_spikes(sim, path) -> SpikeStream:
+    """Write every spike ``sim`` records from now on to the SONATA file ``path`` while it
+    runs (``Simulation.attach_sink``); returns the stream (``sim.stop_stream()`` ends it)."""
+    r = sim.spike_record
+    stream = SpikeStream(path, r.pop_start, r.sizes, r.recorded, sim.network.dt)
+    sim.attach_sink(stream)
+    return stream

@@ -1,6 +1,7 @@
-"""Parameter scans: a grid over spec paths, each point one simulation on a Dask cluster."""
+"""Parameter scans: a grid over spec paths (or a preset's options), each point one simulation
+on a Dask cluster, or several points batched into one network."""
 from .paths import get_path, parse_param, parse_path, set_path
-from .runner import ScanResult, grid, point_specs, run_point, scan
+from .runner import ScanResult, grid, point_specs, preset_points, run_batch, run_point, scan, scan_specs
 
-__all__ = ["ScanResult", "get_path", "grid", "parse_param", "parse_path", "point_specs", "run_point", "scan",
-           "set_path"]
+__all__ = ["ScanResult", "get_path", "grid", "parse_param", "parse_path", "point_specs", "preset_points",
+           "run_batch", "run_point", "scan", "scan_specs", "set_path"]

@@ -243,3 +243,16 @@ def _check_recorders(spec):
                                 f"neurons of '{name}'")
         if abs(vm.interval / spec.dt - round(vm.interval / spec.dt)) > 1e-9:
             raise SpecError("recorders.voltmeter.interval", f"{vm.interval} ms is not a multiple of dt ({spec.dt} ms)")
+
+
+# One part of a spec checked as ``validate`` checks it (for live edits, e.g. the closed loop).
+def check_population(spec: NetworkSpec, name: str) -> None:
+    _check_population(spec, name, spec.populations[name])
+
+
+def check_input(spec: NetworkSpec, name: str) -> None:
+    _check_input(spec, name, spec.inputs[name])
+
+
+def check_projection(spec: NetworkSpec, i: int) -> None:
+    _check_projection(spec, i, spec.projections[i])

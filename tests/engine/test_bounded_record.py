@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from sim_core.engine.simulation import Simulation
-from sim_core.io.sonata import read_sorting, read_spikes
+from sim_core.io.sonata import read_sorting, read_spikes, stream_spikes
 from sim_core.spec import from_dict
 
 SPEC = {
@@ -85,7 +85,7 @@ def test_stream_writes_the_full_record_as_sonata(tmp_path):
     sim = Simulation(spec, backend=backend, keep_ms=20.0)
     full.run(200.0)
     sim.run(50.0)
-    stream = sim.stream_spikes(tmp_path / "live" / "spikes.h5")
+    stream = stream_spikes(sim, tmp_path / "live" / "spikes.h5")
     _run_in_chunks(sim, 150.0, 10.0)
     stream.flush()
     partial = read_spikes(stream.path)  # readable while it runs
@@ -101,7 +101,7 @@ def test_stream_writes_the_full_record_as_sonata(tmp_path):
 
 def test_reset_ends_the_stream(tmp_path):
     sim = Simulation(from_dict(SPEC), backend="cpu")
-    stream = sim.stream_spikes(tmp_path / "s.h5")
+    stream = stream_spikes(sim, tmp_path / "s.h5")
     sim.run(30.0)
     sim.reset()
     assert stream.closed and sim.spike_record.sink is None
@@ -112,7 +112,7 @@ def test_reset_ends_the_stream(tmp_path):
 def test_libsonata_reads_a_streamed_file(tmp_path):
     libsonata = pytest.importorskip("libsonata")
     sim = Simulation(from_dict(SPEC), backend="cpu")
-    with sim.stream_spikes(tmp_path / "s.h5"):
+    with stream_spikes(sim, tmp_path / "s.h5"):
         sim.run(100.0)
     reader = libsonata.SpikeReader(str(tmp_path / "s.h5"))
     t, i = sim.spikes("E")
