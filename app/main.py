@@ -13,12 +13,13 @@ from pathlib import Path
 
 import panel as pn
 
+from sim_core.analysis.clusters import clusters_of
 from sim_core.spec import load
 from widgets.controls import Controls
 from widgets.diagram import DiagramView
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
-from widgets.plots import MembraneView, RasterView, RateView, TopoMapView, snapshot
+from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
 from widgets.state import RUNNER, SessionLimits, SimulationState
 from widgets.weights import WeightsPanel
@@ -95,6 +96,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     raster = RasterView(state=state)  # its time axis serves all three plots: one change per refresh
     views = [raster] + [cls(state=state, x_range=raster.x_range) for cls in (RateView, MembraneView)]
     topo = TopoMapView(state=state)
+    clusters = ClusterView(state=state)
     diagram = DiagramView(state=state)
     weights = WeightsPanel(state=state)
     scans = ScanView(state=state)
@@ -111,12 +113,15 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
             controls.refresh()
             if shown.get("at") != (state.t, state.version):
                 shown["at"] = (state.t, state.version)
-                snap = snapshot(state, max(v.window_ms for v in views + [topo]))  # one read for all
-                for v in views + [topo]:
+                live = views + [topo] + ([clusters] if clusters_of(state.spec) else [])
+                snap = snapshot(state, max(v.window_ms for v in live))  # one read for all
+                for v in live:
                     v.refresh(snap)
+                if clusters not in live:
+                    clusters.refresh(snap)  # hides itself
             scans.refresh()
 
-    activity = pn.Column(*views, topo, sizing_mode="stretch_width")
+    activity = pn.Column(*views, clusters, topo, sizing_mode="stretch_width")
     tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans), dynamic=False,
                    sizing_mode="stretch_width")
     sidebar = pn.Column("### Model", FilesPanel(state=state), "### Edit", NetworkEditor(state=state), width=360)

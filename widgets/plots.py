@@ -222,3 +222,57 @@ class TopoMapView(pn.viewable.Viewer):
         rate = np.concatenate(rs)
         self._mapper.high = max(float(np.percentile(rate, 99)), 1.0)
         self._src.data = dict(x=np.concatenate(xs), y=np.concatenate(ys), rate=rate, marker=np.concatenate(ms))
+
+
+class ClusterView(pn.viewable.Viewer):
+    """Metastability made visible: the excitatory rate of every cluster (populations named
+    E0, E1, ...; ``analysis.clusters``) over the last ``window_ms``, as an image of clusters
+    x time, with the clusters in their high state now."""
+
+    state = param.ClassSelector(class_=SimulationState)
+    window_ms = param.Number(default=5000.0, bounds=(100.0, 10000.0))
+    bin_ms = param.Number(default=50.0, bounds=(1.0, 1000.0))
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._src = ColumnDataSource(dict(image=[np.zeros((1, 1))], x=[0.0], y=[-0.5], dw=[1.0], dh=[1.0]))
+        self._mapper = LinearColorMapper(palette=Viridis256, low=0, high=50)
+        fig = figure(height=260, sizing_mode="stretch_width", title="Cluster rates (spikes/s)",
+                     x_axis_label="time (ms)", y_axis_label="cluster", tools="pan,wheel_zoom,reset,save")
+        fig.image(image="image", x="x", y="y", dw="dw", dh="dh", source=self._src, color_mapper=self._mapper)
+        self._fig = fig
+        self._pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width")
+
+    def __panel__(self):
+        return self._pane
+
+    def refresh(self, snap: Snapshot | None = None):
+        from sim_core.analysis.clusters import cluster_rates, clusters_of, high_states
+        sim = snap.sim if snap is not None else self.state.sim
+        groups = clusters_of(sim.spec)
+        self._pane.visible = bool(groups)
+        if not groups:
+            return
+        if snap is None:
+            snap = snapshot(self.state, self.window_ms)
+        t1 = snap.t
+        t0 = max(0.0, t1 - self.window_ms)
+        t0 = t1 - np.floor((t1 - t0) / self.bin_ms) * self.bin_ms  # whole bins ending now
+        if t1 - t0 < self.bin_ms:
+            return
+        steps, ids = snap.spikes_since(t0)
+        net = sim.network
+        names, pop_idx = net.population_of(ids)
+        times = (steps + 1) * net.dt
+        spikes = {}
+        for k, name in enumerate(names):
+            sel = pop_idx == k
+            spikes[name] = (times[sel], ids[sel] - net.pop_start[name])
+        for name in sim.spec.populations:
+            spikes.setdefault(name, (np.zeros(0), np.zeros(0, np.int64)))
+        _, clusters, rates = cluster_rates(spikes, sim.spec, t0, t1, self.bin_ms)
+        high, _ = high_states(rates)
+        self._mapper.high = max(float(np.percentile(rates, 99)), 1.0)
+        self._src.data = dict(image=[rates.astype(np.float32)], x=[t0], y=[-0.5], dw=[t1 - t0], dh=[len(clusters)])
+        now = [str(c) for c, h in zip(clusters, high[:, -1]) if h]
+        self._fig.title.text = ("Cluster rates (spikes/s); high now: " + (", ".join(now) if now else "none"))

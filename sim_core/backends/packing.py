@@ -70,6 +70,34 @@ def param_table(params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(table), row.reshape(-1).astype(np.int32)
 
 
+def update_table(table: np.ndarray, row: np.ndarray, start: int, stop: int, params: np.ndarray,
+                 all_params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``param_table`` after neurons start..stop took ``params`` (``all_params`` is every
+    neuron's, already updated): their distinct rows are found in the table or appended,
+    without sorting every neuron's parameters again. A closed loop changes a population
+    every 10 ms, and the full ``np.unique`` took 2.3 ms per change on 1,000 neurons, as
+    long as the simulation of the period. Rows nobody uses any more are dropped once they
+    outnumber the used ones."""
+    new, inv = np.unique(params, axis=0, return_inverse=True)
+    found = np.empty(new.shape[0], np.int32)
+    extra = []
+    for k, r in enumerate(new):
+        hit = np.flatnonzero((table == r).all(axis=1))
+        if hit.size:
+            found[k] = hit[0]
+        else:
+            found[k] = table.shape[0] + len(extra)
+            extra.append(r)
+    if extra:
+        table = np.ascontiguousarray(np.vstack([table, np.asarray(extra)]))
+    row = row.copy()
+    row[start:stop] = found[inv.reshape(-1)]
+    used = int(np.count_nonzero(np.bincount(row, minlength=table.shape[0])))
+    if table.shape[0] > 2 * used + 16:
+        return param_table(all_params)
+    return table, row
+
+
 def refractory_decay(table: np.ndarray, longest: int, h: float) -> np.ndarray:
     """exp(-r h / tau_m) for every parameter row and refractory count r <= ``longest``: the
     decay of input that iaf_psc_delta with refractory_input keeps for the end of its
@@ -90,6 +118,7 @@ def neurons(net: Network) -> Neurons:
     n = net.n_neurons
     from ..network import layout as L
     table, row = param_table(net.params)
+    net.param_rows = (table, row)
     S = np.zeros((n, L.N_STATE))
     S[:, L.V] = net.v0
     return Neurons(net.model, table, S, np.zeros(n, np.int32), net.refr_counts.copy(), row,
@@ -115,7 +144,11 @@ def edit_neurons(net: Network, start: int, stop: int, params, refr_counts, v0):
     longest = max(net.longest_refr, int(refr_counts.max(initial=0)))
     net.params[start:stop], net.refr_counts[start:stop], net.v0[start:stop] = params, refr_counts, v0
     net.longest_refr = longest
-    table, row = param_table(net.params)
+    if net.param_rows is None:
+        table, row = param_table(net.params)
+    else:
+        table, row = update_table(*net.param_rows, start, stop, params, net.params)
+    net.param_rows = (table, row)
     return dv, table, row, refractory_decay(table, longest, net.dt)
 
 

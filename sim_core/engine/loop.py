@@ -213,3 +213,18 @@ def run_loop(sim, t_ms: float, code: Callable | None = None, period_ms: float = 
             progress(sim.t)
     report.wall_s = time.perf_counter() - t0
     return report
+
+
+def hold_rate(population: str, target_hz: float, gain: float = 0.5, param: str = "I_e") -> Callable:
+    """Loop code that holds ``population``'s rate near ``target_hz`` by changing one of its
+    neuron parameters (default the constant current ``I_e``, pA) each period by ``gain``
+    times the error (an integral controller: pA per spikes/s per period). The parameter's
+    values are kept in ``code.history`` as (t ms, rate, value)."""
+    def code(period: Period, control: Control) -> None:
+        rate = period.rate(population)
+        value = control.spec.populations[population].params.get(param, 0.0)
+        value = float(value) + gain * (target_hz - rate)
+        control.set_params(population, **{param: value})
+        code.history.append((period.t_stop, rate, value))
+    code.history = []
+    return code

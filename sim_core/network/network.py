@@ -51,6 +51,7 @@ class Network:
     sg_src: np.ndarray  # its global source id (>= N)
     input_src: dict[str, int] = field(default_factory=dict)  # spike generator -> source id
     longest_refr: int = 0  # the longest refractory count ever set (live edits may shorten t_ref)
+    param_rows: tuple | None = None  # (table, row) of the backends' parameter table, kept by live edits
 
     @property
     def n_neurons(self) -> int:

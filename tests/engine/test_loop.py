@@ -145,3 +145,23 @@ def test_cluster_rates_in_a_period():
     assert len(got) == 5 and sorted(got[-1]) == list(range(20))
     total = sum(sim.spikes(f"E{k}")[0].size for k in range(20))
     assert sum(r * 6 * 0.01 for g in got for r in g.values()) == pytest.approx(total)
+
+
+def test_parameter_table_stays_small_and_right_over_many_live_edits():
+    """A controller changes a population every period: the backend's parameter table is
+    updated in place (not re-sorted over every neuron) and never piles up stale rows."""
+    spec = from_dict(preset_dict("clustered", 0.1))
+    sim = Simulation(spec, backend="cpu")
+    values = iter(np.linspace(0.5, 1.5, 400))
+    sizes = []
+
+    def code(period, control):
+        control.set_params("E0", I_e=float(next(values)))
+        control.set_params("I3", tau_m=9.0 + 0.001 * period.index)
+        sizes.append(sim.backend.neurons.P.shape[0])
+
+    run_loop(sim, 400 * 0.5, code, period_ms=0.5)
+    nr = sim.backend.neurons
+    np.testing.assert_array_equal(nr.P[nr.prow], sim.network.params)  # every neuron reads its own row
+    distinct = np.unique(sim.network.params, axis=0).shape[0]
+    assert max(sizes) <= 2 * (distinct + 2) + 16 + 2

@@ -88,3 +88,19 @@ def test_bad_scan_settings_are_refused():
         scan_specs([small(1.0)], [{"x": 1}], measure="beauty", record=False)
     with pytest.raises(SpecError, match="^--option"):
         preset_points("clustered", 0.2, {"rep": [100.0]})
+
+
+def test_cli_scans_a_presets_options_batched_with_the_measure():
+    import json
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, "-m", "sim_core.cli", "scan", "clustered", "--scale", "0.1",
+                          "--option", "rep=1,6", "--batch", "2", "--measure", "metastability", "--workers", "1",
+                          "--t-sim", "300", "--json", "--no-record"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    points = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [p["params"] for p in points] == [{"rep": 1.0}, {"rep": 6.0}]
+    assert all(p["metastability"]["clusters"] == 20 for p in points)
+    bad = subprocess.run([sys.executable, "-m", "sim_core.cli", "scan", "brunel_small.yaml", "--option", "rep=1"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--option" in bad.stderr and bad.stderr.count("\n") == 1

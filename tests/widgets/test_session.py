@@ -106,3 +106,28 @@ def test_an_hour_of_a_live_session_keeps_memory_flat():
     assert max(during) - during[0] < 20.0, r  # flat after the first 5 minutes
     assert max(held) <= rate * (RECORD_WINDOW_MS + 600.0) * 1.1, r
     assert np.all(np.diff(during) < 10.0), r
+
+
+def test_cluster_view_shows_clusters_x_time_and_hides_without_clusters():
+    from bokeh.document import Document
+    from sim_core.models.registry import preset_dict
+    from widgets.plots import ClusterView
+    state = SimulationState(from_dict(preset_dict("clustered", 0.1)), backend="cpu")
+    try:
+        view = ClusterView(state=state, window_ms=1000.0)
+        view.__panel__().get_root(Document())
+        state.step_ms = 1000.0
+        state.step()
+        view.refresh()
+        image = view._src.data["image"][0]
+        assert view._pane.visible and image.shape == (20, 20)  # 20 clusters x 20 bins of 50 ms
+        assert image.sum() > 0 and view._fig.title.text.startswith("Cluster rates")
+    finally:
+        state.close()
+    plain = SimulationState(from_dict(soak_spec(100)), backend="cpu")
+    try:
+        view = ClusterView(state=plain)
+        view.refresh()
+        assert not view._pane.visible
+    finally:
+        plain.close()
