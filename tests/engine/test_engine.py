@@ -142,3 +142,45 @@ def test_gpu_backend_without_gpu_is_a_clear_error(brunel):
         Simulation(brunel, backend="gpu")
     sim = Simulation(brunel, backend="auto")
     assert sim.backend_name == "cpu"
+
+
+def test_one_chunk_kernel_equals_the_chunked_one(brunel, monkeypatch):
+    """Small networks run as one chunk in one parallel region (``kernels.advance_one``):
+    bit for bit the spikes and voltages of the chunked kernel, with drawn delays, a spike
+    generator, a voltmeter, and output buffers so small that calls end early."""
+    from sim_core.backends.cpu import engine
+    spec = from_dict({
+        "format": "spikescope/1", "name": "one", "seed": 6,
+        "populations": {"E": {"model": "iaf_psc_exp", "size": 120, "params": {"I_e": 300.0},
+                              "initial": {"V_m": {"dist": "uniform", "low": -70.0, "high": -55.0}}},
+                        "D": {"model": "iaf_psc_delta", "size": 40, "params": {"refractory_input": True}}},
+        "inputs": {"sg": {"model": "spike_generator", "params": {"spike_times": [2.0, 2.1, 7.3, 15.0, 33.3]}},
+                   "pz": {"model": "poisson_generator", "params": {"rate": 8000.0}}},
+        "projections": [
+            {"source": "E", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 12},
+             "synapse": {"weight": {"dist": "normal", "mean": 30.0, "std": 10.0},
+                         "delay": {"dist": "uniform", "low": 0.1, "high": 4.0}}},
+            {"source": "E", "target": "D", "rule": {"rule": "pairwise_bernoulli", "p": 0.2},
+             "synapse": {"weight": 0.5, "delay": 0.1}},
+            {"source": "pz", "target": "D", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 0.3, "delay": 0.1}},
+            {"source": "pz", "target": "E", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 12.0, "delay": 0.1}},
+            {"source": "sg", "target": "E", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 400.0, "delay": 0.1}}],
+        "recorders": {"voltmeter": {"populations": ["E", "D"], "n": 3, "interval": 0.2}}})
+    out = []
+    for small_work, out_size in ((0, None), (10**9, None), (10**9, 200)):
+        monkeypatch.setattr(engine, "SMALL_WORK", small_work)
+        sim = Simulation(spec, threads=numba.config.NUMBA_NUM_THREADS)
+        assert sim.backend.lo.shape[0] == (1 if small_work else min(2, numba.config.NUMBA_NUM_THREADS)) or \
+            numba.config.NUMBA_NUM_THREADS == 1
+        if out_size:  # calls end early when the spike or voltmeter buffer could overflow
+            sim._out_step, sim._out_id = np.empty(out_size, np.int64), np.empty(out_size, np.int64)
+            sim.voltages.buf = np.zeros((7, sim.voltages.index.shape[0]))
+        sim.run(81.3)
+        sim.step(17)
+        sim.run(58.7)
+        out.append((_all_spikes(sim), sim.voltages.data()))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert sum(len(t) for t, _ in out[0][0].values()) > 1000
+    for spikes, (t, v) in out[1:]:
+        assert _same(out[0][0], spikes)
+        assert np.array_equal(out[0][1][0], t) and np.array_equal(out[0][1][1], v)

@@ -14,6 +14,7 @@ from .kernels import Out, Pending
 
 MAX_BATCH = 16  # steps per parallel region at most
 SCRATCH_ENTRIES = 8_000_000  # neurons x batch steps: three int64 arrays of spikes, ~192 MB at most
+SMALL_WORK = 1000  # neurons x steps per region at most for one chunk (see __init__)
 
 
 class CpuBackend:
@@ -27,13 +28,18 @@ class CpuBackend:
             numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
         n = net.n_neurons
         self.threads = numba.get_num_threads()
-        chunks = max(1, min(self.threads, n))
-        bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
-        self.lo, self.hi = bounds[:-1].copy(), bounds[1:].copy()
         self.packed = packing.pack(net, MAX_BATCH, regenerate_weights)
         self.n_synapses = self.packed.n_synapses
         # steps per parallel region: up to the smallest spike delay, capped to bound the scratch
         self.batch = max(1, min(self.packed.min_delay, SCRATCH_ENTRIES // max(n, 1)))
+        # A small network runs as one chunk, the whole call in one parallel region
+        # (kernels.advance_one): opening a region and waiting at its barrier cost more than a
+        # second thread saves (clustered network, delays of one step, us per step with 1 vs 2
+        # threads: 140 neurons 0.72 vs 2.22, 500: 2.7 vs 3.4, 1,000: 5.1 vs 5.0, 2,000:
+        # 10.6 vs 8.6). The crossover is near 1,000 neurons x steps per region.
+        chunks = 1 if n * self.batch <= SMALL_WORK else max(1, min(self.threads, n))
+        bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
+        self.lo, self.hi = bounds[:-1].copy(), bounds[1:].copy()
         self.D = net.max_delay + 1
         self.ring_ex = np.zeros((self.D, n), np.int64)
         self.ring_in = np.zeros((self.D, n), np.int64)
@@ -66,6 +72,9 @@ class CpuBackend:
             raise ValueError(f"batch {self.batch}: the scratch holds {self._scratch_batch} steps")
         numba.set_num_threads(self.threads)
         o = Out(out.out_step, out.out_id, out.out_n, out.vm_idx, np.int64(out.vm_every), out.vm_out, out.vm_n)
+        if self.lo.shape[0] == 1:  # one chunk: the whole call in one parallel region
+            return kernels.advance_one(k0, n_steps, self.net.dt, np.uint64(self.net.seed), self.neurons, self.drives,
+                                       self.packed.synapses, self.ring_ex, self.ring_in, self._pending, o)
         return kernels.advance(k0, n_steps, self.batch, self.net.dt, np.uint64(self.net.seed), self.lo, self.hi,
                                self.neurons, self.drives, self.packed.synapses, self.ring_ex, self.ring_in,
                                self._pending, o)
@@ -75,7 +84,8 @@ class CpuBackend:
 
     def info(self) -> dict:
         """How the backend runs, for run summaries."""
-        return {"threads": self.threads, "batch_steps": self.batch,
+        return {"threads": self.threads if self.lo.shape[0] > 1 else 1, "chunks": int(self.lo.shape[0]),
+                "batch_steps": self.batch,
                 "regenerate_weights": bool(self.packed.synapses.pr_regen.any())}
 
     def synapse_bytes(self) -> int:

@@ -169,3 +169,66 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
             out[OUT_VM_N][0] = r0 + (k + n_b) // vm_every
         k += n_b
     return k - k0
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def advance_one(k0, n_steps, h, seed, nr, dr, sy, ring_ex, ring_in, pd, out):
+    """``advance`` for one chunk of neurons (one thread owns them all): the whole call is
+    one parallel region, and each step delivers the previous step's spikes itself, so no
+    step waits at a barrier and none is limited by the smallest delay. Results are those of
+    ``advance`` bit for bit (integer sums; spikes in (step, neuron) order).
+
+    Why: a small network's step costs less than opening a parallel region. The clustered
+    network at 140 neurons (delays of one step: a region per step) took 2.4 us per step,
+    of which about 1.5 us were that fixed cost (measured against a 2-neuron network).
+    The region is kept (``prange(1)``) rather than compiling the loop serially: compiled
+    serially, the same code took 45 us per step (arrays taken out of the tuples in the
+    inner loop, each with reference counting)."""
+    done = np.zeros(1, np.int64)
+    for _ in prange(1):
+        D = ring_ex.shape[0]
+        mtype, P, S, refr, refr_counts, prow, rdecay = nr
+        cap = out[OUT_OUT_STEP].shape[0]
+        n_neurons = S.shape[0]
+        n_vm = out[OUT_VM_IDX].shape[0]
+        vm_every = out[OUT_VM_EVERY]
+        vm_cap = out[OUT_VM_OUT].shape[0]
+        k = k0
+        while k < k0 + n_steps:
+            if out[OUT_OUT_N][0] + n_neurons > cap:
+                break  # the host drains the spike buffer first
+            if n_vm > 0 and (k + 1) % vm_every == 0 and out[OUT_VM_N][0] >= vm_cap:
+                break  # and the voltmeter's
+            ns = pd[PD_PENDING_N][0]
+            if ns > 0:
+                _deliver_spikes(0, n_neurons, pd, ns, D, sy, ring_ex, ring_in)
+            slot = k % D
+            c_key, c_e, c_st = -1, -1, -1
+            u0 = u1 = u2 = u3 = 0.0
+            ns = 0
+            for i in range(n_neurons):
+                spiked, c_key, c_e, c_st, u0, u1, u2, u3 = neuron_step(
+                    i, k, slot, seed, h, mtype, P, prow, rdecay, S, refr, refr_counts, dr, ring_ex,
+                    ring_in, c_key, c_e, c_st, u0, u1, u2, u3)
+                if spiked:
+                    pd[PD_P_STEP][ns] = k
+                    pd[PD_P_ID][ns] = i
+                    ns += 1
+                    out[OUT_OUT_STEP][out[OUT_OUT_N][0]] = k
+                    out[OUT_OUT_ID][out[OUT_OUT_N][0]] = i
+                    out[OUT_OUT_N][0] += 1
+            if n_vm > 0 and (k + 1) % vm_every == 0:
+                r = out[OUT_VM_N][0]
+                for q in range(n_vm):
+                    out[OUT_VM_OUT][r, q] = voltage(out[OUT_VM_IDX][q], P, prow, S)
+                out[OUT_VM_N][0] = r + 1
+            sg_step, sg_pos = pd[PD_SG_STEP], pd[PD_SG_POS]  # spike generators
+            while sg_pos[0] < sg_step.shape[0] and sg_step[sg_pos[0]] == k:
+                pd[PD_P_STEP][ns] = k
+                pd[PD_P_ID][ns] = pd[PD_SG_SRC][pd[PD_SG_POS][0]]
+                ns += 1
+                pd[PD_SG_POS][0] += 1
+            pd[PD_PENDING_N][0] = ns
+            k += 1
+        done[0] = k - k0
+    return done[0]
