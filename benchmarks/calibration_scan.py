@@ -80,6 +80,8 @@ def main() -> int:
         res[label] = {"wall_s": round(r.wall_s, 2), "batch": batch,
                       "metastability": [p.get("metastability") for p in r.points],
                       "errors": [p.get("error") for p in r.points if p.get("error")]}
+        if res[label]["errors"]:
+            raise SystemExit(f"{label}: {len(res[label]['errors'])} points failed: {res[label]['errors'][0]}")
         log(f"  {r.wall_s:.1f} s")
     log("nest ...")
     t0 = time.perf_counter()

@@ -182,7 +182,10 @@ def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) ->
         group_of[sid] = gidx[name]
     deliv = [c for c in net.connectome.connections
              if c.source in spec.populations or c.source in net.input_src]
-    per_group = [[q for q, c in enumerate(deliv) if c.source == g] for g in groups]
+    per_group = {g: [] for g in groups}  # one pass (a list per group scanned every projection: 0.26 s for
+    for q, c in enumerate(deliv):      # 320 groups x 12,800 projections in a batch of clustered networks)
+        per_group[c.source].append(q)
+    per_group = [per_group[g] for g in groups]
     grp_ptr = np.zeros(len(groups) + 1, np.int64)
     grp_ptr[1:] = np.cumsum([len(p) for p in per_group])
     grp_proj = np.array([q for p in per_group for q in p], np.int64)

@@ -106,21 +106,22 @@ def run_batch(spec_datas: list[dict], seed: int, backend: str, t_sim: float, t_p
     from ..spec import from_dict
     from . import batch
     single = len(spec_datas) == 1
-    spec = from_dict(spec_datas[0] if single else batch.merge(spec_datas))
+    parsed = [from_dict(d) for d in spec_datas]
+    spec = parsed[0] if single else batch.merge(parsed)
     sim = Simulation(spec, backend=backend, seed=seed, threads=threads)
     sim.run(t_presim + t_sim)
     t_total = t_presim + t_sim
     env = provenance.environment(sim.backend_name)
     shared = None if single else simulation_fields(sim, t_presim, {"rates_hz": {}, "cv_isi": {}})
     out = []
-    for k, data in enumerate(spec_datas):
-        spikes = {n: sim.spikes(n) for n in sim.spike_record.recorded} if single else batch.split(sim, k, data)
-        sizes = {n: data["populations"][n]["size"] for n in spikes}
+    for k, (data, point) in enumerate(zip(spec_datas, parsed)):
+        spikes = {n: sim.spikes(n) for n in sim.spike_record.recorded} if single else batch.split(sim, k, point)
+        sizes = {n: point.populations[n].size for n in spikes}
         rates, cvs = summary_of(spikes, sizes, t_presim, t_total)
         summary = {"rates_hz": rates, "cv_isi": cvs}
         if measure == "metastability":
             from ..analysis.clusters import metastability
-            summary["metastability"] = metastability(spikes, from_dict(data), t_presim, t_total)
+            summary["metastability"] = metastability(spikes, point, t_presim, t_total)
         elif measure is not None:
             raise SpecError("measure", f"'{measure}' is not a scan measure; expected metastability")
         if single:
@@ -132,7 +133,7 @@ def run_batch(spec_datas: list[dict], seed: int, backend: str, t_sim: float, t_p
                                      batch={"size": n, "index": k, "sim_s": shared["sim_s"],
                                             "build_s": shared["build_s"]})
             fields["summary"].pop("spikes_sha256", None)  # the batch's, not this point's
-            fields.update(n_neurons=sum(d["size"] for d in data["populations"].values()),
+            fields.update(n_neurons=point.n_neurons,
                           build_s=shared["build_s"] / n, sim_s=shared["sim_s"] / n,
                           n_synapses=sum(c.n_synapses for c in sim.network.connectome.between_populations(spec)
                                          if c.source.startswith(pre)))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping  # isinstance against typing.Mapping is several times slower
 
 import yaml
 from yaml.composer import Composer
@@ -50,13 +50,15 @@ MAX_MESSAGE_CHARS = 500
 _PATH_SHOWN = 12  # path components named in a nesting error before '...'
 
 
-def from_dict(data) -> NetworkSpec:
+def from_dict(data, max_nodes: int | None = MAX_NODES) -> NetworkSpec:
     """Plain data -> validated ``NetworkSpec`` (raises ``SpecError``).
 
-    The data is first walked (iteratively) for ``MAX_DEPTH`` and ``MAX_NODES``, so a
-    deeply nested, self-referencing or huge structure from Python gets a clean error."""
+    The data is first walked (iteratively) for ``MAX_DEPTH`` and ``max_nodes``, so a
+    deeply nested, self-referencing or huge structure from Python gets a clean error.
+    Code that builds a large spec from specs already checked (a batch of scan points)
+    passes ``max_nodes=None``; the depth limit stays."""
     try:
-        check_structure(data)
+        check_structure(data, max_nodes)
         if not isinstance(data, Mapping):
             raise SpecError("", f"a spec must be a mapping at the top level, got {type(data).__name__}")
         if data.get("format") != FORMAT:
@@ -139,10 +141,11 @@ def _describe_error(e: Exception) -> str:
 
 
 # ------------------------------------------------------------------ structure limits
-def check_structure(data) -> None:
+def check_structure(data, max_nodes: int | None = MAX_NODES) -> None:
     """Walk plain data without recursion: nesting at most ``MAX_DEPTH`` lists/mappings,
-    at most ``MAX_NODES`` nodes counting shared objects each time they occur (a cycle
+    at most ``max_nodes`` nodes counting shared objects each time they occur (a cycle
     is refused by the depth limit). Raises ``SpecError`` naming the place."""
+    MAX = float("inf") if max_nodes is None else max_nodes
     nodes = 0
     # (object, depth, parent entry, key or index, is a key); the path is built on error only
     stack = [(data, 0, None, None, False)]
@@ -150,11 +153,11 @@ def check_structure(data) -> None:
         entry = stack.pop()
         obj, depth = entry[0], entry[1]
         nodes += 1
-        if nodes > MAX_NODES:
-            raise SpecError(_entry_path(entry), f"the spec has more than {MAX_NODES:,} values, lists "
+        if nodes > MAX:
+            raise SpecError(_entry_path(entry), f"the spec has more than {max_nodes:,} values, lists "
                             "and mappings")
-        if isinstance(obj, (Mapping, list, tuple)) and nodes + len(obj) > MAX_NODES:
-            raise SpecError(_entry_path(entry), f"the spec has more than {MAX_NODES:,} values, lists "
+        if isinstance(obj, (Mapping, list, tuple)) and nodes + len(obj) > MAX:
+            raise SpecError(_entry_path(entry), f"the spec has more than {max_nodes:,} values, lists "
                             "and mappings")
         if isinstance(obj, Mapping):
             nodes += len(obj)  # the keys
