@@ -14,6 +14,7 @@ from pathlib import Path
 import panel as pn
 
 from sim_core.analysis.clusters import clusters_of
+from sim_core.errors import SpikeScopeError
 from sim_core.spec import load
 from widgets.controls import Controls
 from widgets.diagram import DiagramView
@@ -22,6 +23,7 @@ from widgets.files import FilesPanel
 from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
 from widgets.state import RUNNER, SessionLimits, SimulationState
+from widgets.urlstate import from_query
 from widgets.weights import WeightsPanel
 
 DEFAULT_MODEL = Path(__file__).with_name("default_model.yaml")
@@ -90,8 +92,17 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
                limits: SessionLimits | None = None):
     """One session of the app. Sessions share nothing."""
     pn.extension(raw_css=[CSS], notifications=False)
-    state = SimulationState(spec or load(DEFAULT_MODEL), backend=backend, threads=threads,
+    linked, notice, preset = None, "", None
+    if spec is None and pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        linked, notice, preset = from_query(pn.state.session_args or {})  # ?preset=...&scale=... or ?spec=RUN
+        if linked is not None:
+            try:
+                (limits or SessionLimits()).check(linked)
+            except SpikeScopeError as exc:
+                linked, notice, preset = None, f"{notice.split(' from ')[0]}: {exc}", None
+    state = SimulationState(spec or linked or load(DEFAULT_MODEL), backend=backend, threads=threads,
                             limits=limits or SessionLimits())
+    state.message = notice
     controls = Controls(state=state)
     raster = RasterView(state=state)  # its time axis serves all three plots: one change per refresh
     views = [raster] + [cls(state=state, x_range=raster.x_range) for cls in (RateView, MembraneView)]
@@ -124,7 +135,10 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     activity = pn.Column(*views, clusters, topo, sizing_mode="stretch_width")
     tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans), dynamic=False,
                    sizing_mode="stretch_width")
-    sidebar = pn.Column("### Model", FilesPanel(state=state), "### Edit", NetworkEditor(state=state), width=360)
+    files = FilesPanel(state=state)
+    if preset is not None:
+        files.preset.value, files.scale.value = preset
+    sidebar = pn.Column("### Model", files, "### Edit", NetworkEditor(state=state), width=360)
     page = pn.Column(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), controls,
                      pn.Row(sidebar, tabs, sizing_mode="stretch_width"), sizing_mode="stretch_width")
     tick()

@@ -40,6 +40,8 @@ class FilesPanel(pn.viewable.Viewer):
                                     color="light"),
             pn.widgets.FileDownload(callback=self._spikes, filename="spikes.h5", label="Spikes (SONATA)",
                                     color="light"))
+        from .urlstate import location
+        self._location = location()  # the page's address, while the session is being made
         self.record = pn.widgets.Checkbox(label="Record to disk", value=False)
         self.record.param.watch(self._toggle_recording, "value")
         self.record_note = pn.pane.Str(self._record_text(), styles={"font-size": "12px", "white-space": "normal"},
@@ -103,6 +105,9 @@ class FilesPanel(pn.viewable.Viewer):
                        f"{self.preset.value} (scale {self.scale.value})")
         except (SpikeScopeError, ValueError) as exc:
             self.error.object, self.error.visible = escape(str(exc)), True
+            return
+        from .urlstate import write
+        write(self._location, self.preset.value, float(self.scale.value))  # the address opens this model
 
     def import_spec(self):
         if not self.upload.value:
@@ -111,5 +116,7 @@ class FilesPanel(pn.viewable.Viewer):
         try:  # the bytes as uploaded: the loader checks size, encoding, nodes and depth
             spec = loads(self.upload.value, "json" if name.lower().endswith(".json") else "yaml")
             self._take(spec, name)
+            from .urlstate import clear
+            clear(self._location)
         except SpikeScopeError as exc:  # the current model stays as it was
             self.error.object, self.error.visible = escape(f"{name}: {exc}"), True

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+from bokeh.models import ColumnDataSource, FixedTicker, LinearColorMapper, Range1d
 from bokeh.palettes import Category10_10, Viridis256
 from bokeh.plotting import figure
 
@@ -93,11 +93,32 @@ class RasterView(LiveView):
         # binary buffers, and a few thousand squares draw fast even without a GPU
         self._src = ColumnDataSource(dict(t=np.zeros(0), y=np.zeros(0, np.int32), pop=np.zeros(0, np.uint8)))
         self._mapper = LinearColorMapper(palette=list(COLORS), low=-0.5, high=len(COLORS) - 0.5)
-        fig = figure(height=300, sizing_mode="stretch_width", title="Spike raster", x_axis_label="time (ms)", y_axis_label="neuron",
-                     x_range=self.x_range, tools="pan,wheel_zoom,reset,save")
+        # an explicit range, set from the model: a data range kept the first model's size
+        # (microcircuit after the default model: only L2/3 visible)
+        fig = figure(height=300, sizing_mode="stretch_width", title="Spike raster", x_axis_label="time (ms)",
+                     y_axis_label="neuron", x_range=self.x_range, y_range=Range1d(0, 1),
+                     tools="pan,wheel_zoom,reset,save")
         fig.scatter("t", "y", source=self._src, size=2, marker="square", line_color=None,
                     fill_color={"field": "pop", "transform": self._mapper})
+        fig.yaxis.ticker = FixedTicker(ticks=[])
+        self._layout = None
         return fig
+
+    def _follow_model(self, net):
+        """Axis and labels of the current model: its size, a tick and label per population
+        at its middle (few populations) or at its start (many)."""
+        layout = tuple((n, net.pop_start[n]) for n in net.pop_start)
+        if layout == self._layout:
+            return
+        self._layout = layout
+        n = max(net.n_neurons, 1)
+        self._fig.y_range.update(start=0, end=n)
+        sizes = {name: net.spec.populations[name].size for name, _ in layout}
+        many = len(layout) > 12
+        ticks = [a if many else a + sizes[name] / 2 for name, a in layout]
+        self._fig.yaxis.ticker = FixedTicker(ticks=ticks)
+        self._fig.yaxis.major_label_overrides = {t: name for t, (name, _) in zip(ticks, layout)}
+        self._fig.yaxis.axis_label = "population" if not many else "population (from its first neuron)"
 
     def refresh(self, snap=None):
         snap = self._snapshot(snap)
@@ -112,9 +133,15 @@ class RasterView(LiveView):
         # 32-bit ids, 8-bit colours (times stay 64-bit: float32 cannot tell 0.1 ms steps apart
         # after about 17 simulated minutes)
         self._src.data = dict(t=(steps + 1) * net.dt, y=ids.astype(np.int32), pop=(pop_idx % len(COLORS)).astype(np.uint8))
-        self._fig.title.text = "Spike raster" + (f" (every {stride}th neuron)" if stride > 1 else "")
-        self._fig.y_range.start, self._fig.y_range.end = 0, net.n_neurons
+        self._fig.title.text = "Spike raster" + (f" (every {_ordinal(stride)} neuron)" if stride > 1 else "")
+        self._follow_model(net)
         self._x_range(snap.t)
+
+
+def _ordinal(k: int) -> str:
+    """2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, ..."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
 
 
 class RateView(LiveView):

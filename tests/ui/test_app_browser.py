@@ -129,3 +129,36 @@ def test_plots_update_while_running_and_an_idle_page_sends_nothing(server, brows
     time.sleep(2.0)
     assert page.evaluate(READ_PLOT_UPDATES) == c2
     page.close()
+
+
+RASTER = """() => { const out = {};
+    for (const m of window.Bokeh.documents[0].all_models) {
+        if (m.title && m.title.text && m.title.text.startsWith('Spike raster')) out.range = [m.y_range.start, m.y_range.end];
+        if (m.constructor.__name__ === 'ColumnDataSource' && Object.keys(m.data).join(',') === 't,y,pop')
+            out.ymax = m.data.y.length ? Math.max(...m.data.y) : -1;
+    } return out; }"""
+
+
+def test_a_link_opens_its_model_and_the_raster_shows_all_of_it(server, browser):
+    """?preset=clustered&scale=0.1 opens that model (500 neurons, 40 populations); the
+    raster's axis is the model's, and the last populations' spikes are on it. Loading a
+    preset writes it into the address, and that address opens it in a new session."""
+    page = _open(browser, server + "?preset=clustered&scale=0.1")
+    notice = page.get_by_text("loaded clustered (scale 0.1) from the address")
+    assert _wait_for(lambda: notice.count() > 0)
+    page.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(page)[0] > 300)
+    page.get_by_role("button", name="Pause").click()
+    assert _wait_for(lambda: page.evaluate(RASTER).get("range") == [0, 500])
+    assert page.evaluate(RASTER)["ymax"] >= 450  # the I populations (neurons 400-499) are drawn
+    page.get_by_label("Preset").select_option("brunel")
+    time.sleep(1.0)  # the selection reaches the server before the click does
+    page.get_by_role("button", name="Load preset").click()
+    href = lambda: page.evaluate("() => window.location.href")  # noqa: E731 (history.replaceState: not page.url)
+    assert _wait_for(lambda: "preset=brunel" in href() and "scale=0.1" in href()), href()
+    assert _wait_for(lambda: page.evaluate(RASTER).get("range") == [0, 1250])  # the axis follows the new model
+    shared = _open(browser, href())
+    assert _wait_for(lambda: shared.get_by_text("loaded brunel (scale 0.1) from the address").count() > 0)
+    assert _wait_for(lambda: shared.evaluate(RASTER).get("range") == [0, 1250])
+    page.close()
+    shared.close()

@@ -30,7 +30,8 @@ def test_views_render_and_raster_is_decimated(state):
     n = len(raster._src.data["t"])
     assert 0 < n <= 2000
     ys = np.asarray(raster._src.data["y"])
-    stride = int(raster._fig.title.text.split("every ")[1].split("th")[0])
+    import re
+    stride = int(re.search(r"every (\d+)(st|nd|rd|th) neuron", raster._fig.title.text).group(1))
     assert np.all(ys % stride == 0)  # whole rows of every stride-th neuron
     rates = views[1]._src.data
     assert set(rates["name"]) == {"E", "I"} and max(np.max(y) for y in rates["ys"]) > 5
@@ -170,3 +171,25 @@ def test_spec_strings_never_become_markup(state):
     state.message = "<script>alert(1)</script>"
     html = Controls(state=state)._status_html()
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_raster_follows_the_model_and_labels_its_populations(state):
+    """The neuron axis and the population labels change with the model (they stayed at the
+    first model's 2,500 neurons: only L2/3 of the microcircuit was visible)."""
+    from sim_core.models.registry import preset_dict
+    from widgets.plots import _ordinal
+    raster = RasterView(state=state)
+    raster.__panel__().get_root(Document())
+    raster.refresh()
+    assert (raster._fig.y_range.start, raster._fig.y_range.end) == (0, 2500)
+    assert sorted(raster._fig.yaxis.major_label_overrides.values()) == ["E", "I"]
+    state.set_spec(from_dict(preset_dict("microcircuit", 0.05)))
+    state.step_ms = 20.0
+    state.step()
+    raster.refresh()
+    net = state.sim.network
+    assert raster._fig.y_range.end == net.n_neurons > 2500
+    labels = raster._fig.yaxis.major_label_overrides
+    assert set(labels.values()) == set(net.pop_start) and len(labels) == 8
+    assert [_ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
+        ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
