@@ -142,9 +142,11 @@ class NetworkEditor(pn.viewable.Viewer):
         label = f"{decl.name} ({decl.unit})" if decl.unit else decl.name
         if decl.kind == "bool":
             return pn.widgets.Checkbox(label=label, value=bool(value))
-        shown = "" if value is None else str(value)
+        shown = "" if value is None else _short(value)
         placeholder = "" if decl.default is None else f"default {decl.default}"
-        return pn.widgets.TextInput(label=label, value=shown, placeholder=placeholder)
+        w = pn.widgets.TextInput(label=label, value=shown, placeholder=placeholder)
+        w._exact = (shown, value)  # shown short (I_e was 29.03500917400072); kept exact unless edited
+        return w
 
     def _switch_model(self, model):
         data = self._collect()
@@ -162,7 +164,11 @@ class NetworkEditor(pn.viewable.Viewer):
     def _collect(self) -> dict:
         out: dict = {}
         for key, w in self.fields.items():
-            value = w.value if not isinstance(w, pn.widgets.TextInput) else _number_or_text(w.value)
+            exact = getattr(w, "_exact", None)
+            if exact is not None and w.value == exact[0]:
+                value = exact[1]  # untouched: the value itself, not its short form
+            else:
+                value = w.value if not isinstance(w, pn.widgets.TextInput) else _number_or_text(w.value)
             if value is None:
                 continue
             node = out
@@ -227,3 +233,10 @@ class NetworkEditor(pn.viewable.Viewer):
             data[section].pop(v)
             data["projections"] = [p for p in data.get("projections", []) if v not in (p["source"], p["target"])]
         self._try(data, f"{self.kind} {v} removed")
+
+
+def _short(value) -> str:
+    """A number as people read it (7 significant digits); anything else as it is."""
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    return str(value)

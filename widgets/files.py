@@ -25,11 +25,13 @@ class FilesPanel(pn.viewable.Viewer):
     def __init__(self, **params):
         super().__init__(**params)
         self.preset = pn.widgets.Select(label="Preset", options=sorted(PRESETS), value="brunel", width=150)
-        self.scale = pn.widgets.FloatInput(label="scale", value=0.1, start=0.0001, width=90)
+        # no bounds on the widget: it clamped -1 to 0.0001 silently; load_preset says what is wrong
+        self.scale = pn.widgets.FloatInput(label="scale", value=0.1, width=90)
         self.load_button = pn.widgets.Button(label="Load preset", width=110)
         self.load_button.on_click(lambda e: self.load_preset())
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml,.json", multiple=False)
-        self.upload.param.watch(lambda e: self.import_spec(), "value")
+        # onlychanged=False and clear() after each import: the same file again is imported again
+        self.upload.param.watch(lambda e: self.import_spec(), "value", onlychanged=False)
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["files-error"])
         self.downloads = pn.FlexBox(
             pn.widgets.FileDownload(callback=lambda: self._text(dumps(self.state.spec, "yaml")),
@@ -42,6 +44,8 @@ class FilesPanel(pn.viewable.Viewer):
                                     color="light"))
         from .urlstate import location
         self._location = location()  # the page's address, while the session is being made
+        self._name_downloads()
+        self.state.param.watch(lambda e: self._name_downloads(), "spec")
         self.record = pn.widgets.Checkbox(label="Record to disk", value=False)
         self.record.param.watch(self._toggle_recording, "value")
         self.record_note = pn.pane.Str(self._record_text(), styles={"font-size": "12px", "white-space": "normal"},
@@ -51,6 +55,12 @@ class FilesPanel(pn.viewable.Viewer):
     def __panel__(self):
         return pn.Column(pn.Row(self.preset, self.scale, self.load_button), "**Import a spec**", self.upload,
                          self.error, "**Export**", self.downloads, self.record, self.record_note)
+
+    def _name_downloads(self):
+        """Exports named after the model (they were all 'model.yaml')."""
+        name = self.state.spec.name
+        for w, suffix in zip(self.downloads.objects, (".yaml", ".json", "-diagram.svg", "-spikes.h5")):
+            w.filename = name + suffix
 
     def _record_text(self):
         if self.state.recording:
@@ -100,6 +110,10 @@ class FilesPanel(pn.viewable.Viewer):
         self.state.message = f"loaded {what}"
 
     def load_preset(self):
+        scale = self.scale.value
+        if scale is None or not scale > 0:
+            self.error.object, self.error.visible = escape(f"scale: {scale} must be > 0"), True
+            return
         try:
             self._take(from_dict(preset_dict(self.preset.value, float(self.scale.value))),
                        f"{self.preset.value} (scale {self.scale.value})")
@@ -120,3 +134,5 @@ class FilesPanel(pn.viewable.Viewer):
             clear(self._location)
         except SpikeScopeError as exc:  # the current model stays as it was
             self.error.object, self.error.visible = escape(f"{name}: {exc}"), True
+        finally:
+            self.upload.clear()

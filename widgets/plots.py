@@ -152,7 +152,8 @@ class RateView(LiveView):
         fig = figure(height=220, sizing_mode="stretch_width", title="Population rates", x_axis_label="time (ms)",
                      y_axis_label="rate (spikes/s)", x_range=self.x_range, tools="pan,wheel_zoom,reset,save")
         fig.multi_line("xs", "ys", source=self._src, color="color", legend_field="name", line_width=1.5)
-        fig.legend.location = "top_left"
+        fig.add_layout(fig.legend[0], "right")  # beside the plot: inside, it covered the data
+        fig.legend.click_policy = "hide"
         return fig
 
     def refresh(self, snap=None):

@@ -162,3 +162,21 @@ def test_a_link_opens_its_model_and_the_raster_shows_all_of_it(server, browser):
     assert _wait_for(lambda: shared.evaluate(RASTER).get("range") == [0, 1250])
     page.close()
     shared.close()
+
+
+def test_the_same_file_imported_twice_is_imported_twice(server, browser, tmp_path):
+    """Import a spec, change the model, import the same file again: the file's model is
+    back (the second import did nothing: the input's value had not changed)."""
+    from conftest import SHARED_SPECS
+    path = [p for p in SHARED_SPECS if p.stem == "two_neurons"][0]
+    page = _open(browser, server)
+    upload = page.locator("input[type=file]").first
+    upload.set_input_files(str(path))
+    assert _wait_for(lambda: f"loaded {path.name}" in page.locator(".message").first.inner_text())
+    page.get_by_label("Preset").select_option("brunel")
+    time.sleep(1.0)
+    page.get_by_role("button", name="Load preset").click()
+    assert _wait_for(lambda: "loaded brunel" in page.locator(".message").first.inner_text())
+    upload.set_input_files(str(path))
+    assert _wait_for(lambda: f"loaded {path.name}" in page.locator(".message").first.inner_text())
+    page.close()

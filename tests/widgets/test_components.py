@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from bokeh.document import Document
 
-from sim_core.spec import dumps, from_dict, load
+from sim_core.spec import dumps, from_dict, load, to_plain
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
 from widgets.plots import MembraneView, RasterView, RateView, TopoMapView
@@ -193,3 +193,32 @@ def test_raster_follows_the_model_and_labels_its_populations(state):
     assert set(labels.values()) == set(net.pop_start) and len(labels) == 8
     assert [_ordinal(k) for k in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111)] == \
         ["1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st", "111th"]
+
+
+def test_small_faults_of_the_model_panel(state):
+    """Exports are named after the model; a scale of -1 is refused with the field (it was
+    clamped to 0.0001 and reported as loaded); a long float is shown short but kept exact
+    unless edited."""
+    files = FilesPanel(state=state)
+    assert [w.filename for w in files.downloads.objects] == [
+        "brunel-small.yaml", "brunel-small.json", "brunel-small-diagram.svg", "brunel-small-spikes.h5"]
+    before = state.spec
+    files.scale.value = -1.0
+    files.load_preset()
+    assert files.error.visible and "scale: -1.0 must be &gt; 0" in files.error.object and state.spec is before
+    files.scale.value, files.preset.value = 0.1, "clustered"
+    files.load_preset()
+    assert files.downloads.objects[0].filename == "clustered.yaml"
+    data = to_plain(state.spec)
+    data["populations"]["E0"]["params"]["I_e"] = 29.03500917400072
+    state.set_spec(from_dict(data))
+    editor = NetworkEditor(state=state)
+    editor.kind_select.value = "population"
+    editor.item_select.value = "E0"
+    field = editor.fields["params.I_e"]
+    assert field.value == "29.03501"
+    editor.apply()
+    assert state.spec.populations["E0"].params["I_e"] == 29.03500917400072  # untouched: exact
+    editor.fields["params.I_e"].value = "30"  # (the form is rebuilt after an apply)
+    editor.apply()
+    assert state.spec.populations["E0"].params["I_e"] == 30.0
