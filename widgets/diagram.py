@@ -13,7 +13,10 @@ class DiagramView(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._pane = pn.pane.HTML(self._svg(), sizing_mode="stretch_width", css_classes=["diagram"])
+        # the drawing scales down to the space it has (it was 900-1,000 px wide whatever the
+        # window: cut off on the right in a 1,400 px JupyterLab); its viewBox keeps the shape
+        self._pane = pn.pane.HTML(self._svg(), sizing_mode="stretch_width", css_classes=["diagram"],
+                                  stylesheets=["svg { max-width: 100%; height: auto; }"])
         self.state.param.watch(lambda e: self.refresh(), "spec")
 
     def _svg(self) -> str:

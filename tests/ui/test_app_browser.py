@@ -180,3 +180,16 @@ def test_the_same_file_imported_twice_is_imported_twice(server, browser, tmp_pat
     upload.set_input_files(str(path))
     assert _wait_for(lambda: f"loaded {path.name}" in page.locator(".message").first.inner_text())
     page.close()
+
+
+def test_the_diagram_fits_a_narrow_window(server, browser):
+    """The diagram scales to the space it has (it kept 900 px and was cut off)."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})  # the sidebar takes 360 px of it
+    page.goto(server, timeout=120_000)
+    page.locator(".status-line").first.wait_for(timeout=120_000)
+    page.locator(".bk-tab", has_text="Network").first.click()
+    svg = page.locator("svg[viewBox]").first
+    assert _wait_for(lambda: svg.is_visible())
+    box = svg.bounding_box()
+    assert box["x"] >= 360 and box["x"] + box["width"] <= 1000 + 1, box
+    page.close()
