@@ -24,17 +24,43 @@ class Controls(pn.viewable.Viewer):
         # fixed size: a changing text must not make the browser re-lay out the page 6 times a second
         self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10), width=640, height=28)
         self.backend = pn.widgets.Select(label="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
+        self._reverting = False
         self.backend.param.watch(self._set_backend, "value")
 
     def _set_backend(self, event):
+        if self._reverting:
+            return
+        from sim_core.backends import resolve
+        from sim_core.errors import SpikeScopeError
+        try:
+            chosen = resolve(event.new)  # before anything is rebuilt: an unavailable GPU costs nothing
+        except SpikeScopeError:
+            self._revert(event.old, f"{event.new}: no GPU this server can use (an NVIDIA GPU with CuPy and "
+                                    f"numba-cuda); the simulation goes on, on {self.state.sim.backend_name}")
+            return
+        if chosen == self.state.sim.backend_name:  # 'auto' naming what already runs: nothing to rebuild
+            self.state.backend = event.new
+            self.state.message = f"backend: {chosen}"
+            self.refresh()
+            return
         try:
             self.state.backend = event.new
             self.state.rebuild()
             self.state.message = f"backend: {self.state.sim.backend_name}"
         except Exception as exc:  # a clear message instead of a broken session
             self.state.backend = event.old
-            self.backend.value = event.old
-            self.state.message = str(exc)
+            self._revert(event.old, str(exc))
+            self.state.rebuild()
+            return
+        self.refresh()
+
+    def _revert(self, old, message):
+        self._reverting = True
+        try:
+            self.backend.value = old
+        finally:
+            self._reverting = False
+        self.state.message = message
         self.refresh()
 
     def _status_html(self):

@@ -48,6 +48,12 @@ class NetworkEditor(pn.viewable.Viewer):
         self.item_select = pn.widgets.Select(label="Edit", options=[])
         self.apply_button = pn.widgets.Button(label="Apply", color="primary", width=90)
         self.remove_button = pn.widgets.Button(label="Remove", color="danger", width=90)
+        # every change of the model can be taken back (Remove took a population and all its
+        # projections with no way back)
+        self.undo_button = pn.widgets.Button(label="Undo", width=70, disabled=True)
+        self.redo_button = pn.widgets.Button(label="Redo", width=70, disabled=True)
+        self.undo_button.on_click(lambda e: self._history(self.state.undo, "undone"))
+        self.redo_button.on_click(lambda e: self._history(self.state.redo, "redone"))
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["editor-error"])
         self.fields: dict[str, pn.widgets.Widget] = {}
         self.form = pn.Column()
@@ -56,11 +62,26 @@ class NetworkEditor(pn.viewable.Viewer):
         self.apply_button.on_click(lambda e: self.apply())
         self.remove_button.on_click(lambda e: self.remove())
         self.state.param.watch(lambda e: self._refresh_items(), "spec")
+        self.state.param.watch(lambda e: self._history_buttons(), "history")
         self._refresh_items()
 
     def __panel__(self):
         return pn.Column(self.kind_select, self.item_select, self.form, self.error,
-                         pn.Row(self.apply_button, self.remove_button), width=330)
+                         pn.Row(self.apply_button, self.remove_button, self.undo_button, self.redo_button), width=330)
+
+    def _history(self, step, what):
+        try:
+            how = step()
+        except SpikeScopeError as exc:
+            self._show_error(exc)
+            return
+        if how is not None:
+            self.error.visible = False
+            self.state.message = f"{what} ({'applied live' if how == 'live' else 'rebuilt'})"
+
+    def _history_buttons(self):
+        self.undo_button.disabled = not self.state.can_undo
+        self.redo_button.disabled = not self.state.can_redo
 
     # ------------------------------------------------------------------ items
     def _items(self):

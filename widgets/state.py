@@ -21,6 +21,7 @@ from sim_core.spec.model import NetworkSpec, Recorders, Voltmeter
 # window_ms bound). Everything older is let go, or written to disk by "Record to disk";
 # unbounded, an hour of the default model held about 190 MB of spikes.
 RECORD_WINDOW_MS = 10_000.0
+UNDO_DEPTH = 50  # model changes that Undo can take back
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +118,7 @@ class SimulationState(param.Parameterized):
                                     doc="recent activity kept in memory (None: all of it)")
     limits = param.ClassSelector(class_=SessionLimits, default=SessionLimits())
     recording = param.String(default="", doc="the SONATA file spikes are being written to; '' when none")
+    history = param.Integer(default=0, doc="bumped when what Undo/Redo can do changes")
 
     def __init__(self, spec: NetworkSpec, **params):
         super().__init__(spec=spec, **params)
@@ -131,6 +133,8 @@ class SimulationState(param.Parameterized):
         self._thread_error = ""  # set by the thread; copied into `message` by poll()
         self._gate = threading.Lock()  # held while a chunk runs
         self._chunk = self.chunk_ms
+        self._undo: list[NetworkSpec] = []  # specs before each change, the newest last
+        self._redo: list[NetworkSpec] = []
         self.sim: Simulation | None = None
         self.rebuild()
 
@@ -152,9 +156,44 @@ class SimulationState(param.Parameterized):
         self.version += 1
         self.poll()
 
-    def set_spec(self, spec: NetworkSpec) -> str:
+    def set_spec(self, spec: NetworkSpec, undoable: bool = True) -> str:
         """Take a new spec: in place when only parameters changed, else rebuild.
-        Returns 'live' or 'rebuilt'. A refused spec raises and changes nothing."""
+        Returns 'live' or 'rebuilt'. A refused spec raises and changes nothing. The spec
+        before is kept for ``undo`` (``undoable=False``: not)."""
+        before = self.spec
+        how = self._set_spec(spec)
+        if undoable and spec != before:
+            self._undo = (self._undo + [before])[-UNDO_DEPTH:]
+            self._redo = []
+            self.history += 1
+        return how
+
+    def undo(self) -> str | None:
+        """Back to the spec before the last change (None when there is none)."""
+        return self._step_history(self._undo, self._redo)
+
+    def redo(self) -> str | None:
+        return self._step_history(self._redo, self._undo)
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    def _step_history(self, source: list, target: list) -> str | None:
+        if not source:
+            return None
+        current = self.spec
+        how = self._set_spec(source[-1])  # refused (limits): both lists stay as they are
+        source.pop()
+        target.append(current)
+        self.history += 1
+        return how
+
+    def _set_spec(self, spec: NetworkSpec) -> str:
         with self._lock:
             old = self.sim.spec
             new = with_default_voltmeter(spec)

@@ -222,3 +222,45 @@ def test_small_faults_of_the_model_panel(state):
     editor.fields["params.I_e"].value = "30"  # (the form is rebuilt after an apply)
     editor.apply()
     assert state.spec.populations["E0"].params["I_e"] == 30.0
+
+
+def test_an_unavailable_backend_changes_nothing(state):
+    """Choosing the GPU where there is none keeps the run as it is (it was reset), and the
+    message names no command-line flag."""
+    from sim_core.backends import gpu_available
+    from widgets.controls import Controls
+    if gpu_available():
+        pytest.skip("a GPU is available here")
+    controls = Controls(state=state)
+    state.step_ms = 50.0
+    state.step()
+    sim, t = state.sim, state.t
+    controls.backend.value = "gpu"
+    assert state.sim is sim and state.t == t == 50.0 and controls.backend.value == "cpu"
+    assert "no GPU" in state.message and "--" not in state.message
+    controls.backend.value = "auto"  # auto is the CPU here: nothing to rebuild
+    assert state.sim is sim and state.t == 50.0
+
+
+def test_undo_and_redo_take_back_any_change(state):
+    """Remove a population (and its projections), undo: it is back; redo: gone again. A
+    new change after an undo clears what Redo could do."""
+    editor = NetworkEditor(state=state)
+    original = state.spec
+    assert editor.undo_button.disabled and editor.redo_button.disabled
+    editor.kind_select.value = "population"
+    editor.item_select.value = "I"
+    editor.remove()
+    assert "I" not in state.spec.populations and len(state.spec.projections) < len(original.projections)
+    assert not editor.undo_button.disabled
+    editor.undo_button.clicks += 1
+    assert state.spec == original and "undone" in state.message and not editor.redo_button.disabled
+    editor.redo_button.clicks += 1
+    assert "I" not in state.spec.populations
+    editor.undo_button.clicks += 1
+    assert state.spec == original
+    data = to_plain(original)
+    data["populations"]["E"]["params"]["tau_m"] = 10.0
+    state.set_spec(from_dict(data))  # a new change: nothing left to redo
+    assert editor.redo_button.disabled and state.redo() is None
+    assert state.undo() == "live" and state.spec == original
