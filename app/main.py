@@ -31,6 +31,9 @@ REFRESH_MS = 170  # plots and status about 5.8 times a second (measured: docs/be
 
 CSS = """
 .status-line { font-family: monospace; font-size: 15px; }
+.live-stats { font-family: monospace; font-size: 13px; color: #444; }
+.presenting .status-line { font-size: 20px; }
+.presenting { font-size: 18px; }
 .field-error input { border: 2px solid #d62728 !important; }
 """
 
@@ -88,6 +91,28 @@ def busy_page(limit: int):
         sizing_mode="stretch_width")
 
 
+STATS_MS = 500.0  # live statistics over the last half second
+
+
+def _statistics_text(snap, window_ms: float) -> str:
+    """``last 500 ms: 8.21 spikes/s · CV ISI 0.93 · synchrony 1.2`` of the recorded neurons."""
+    from sim_core.analysis.stats import window_statistics
+    t1 = snap.t
+    t0 = max(0.0, t1 - window_ms)
+    if t1 - t0 < 10.0:
+        return ""
+    sim = snap.sim
+    steps, ids = snap.spikes_since(t0)
+    n = sum(sim.spec.populations[p].size for p in sim.spike_record.recorded)
+    s = window_statistics((steps + 1) * sim.network.dt, ids, max(sim.network.n_neurons, 1), t0, t1)
+    s["rate_hz"] = s["rate_hz"] * sim.network.n_neurons / max(n, 1)  # per recorded neuron
+    cv = "-" if s["cv_isi"] is None else f"{s['cv_isi']:.2f}"
+    sync = "-" if s["synchrony"] is None else f"{s['synchrony']:.1f}"
+    return (f"<span class='live-stats' title='mean rate of the recorded neurons, their mean ISI CV, and the "
+            f"Fano factor of the population count in 1 ms bins (1: asynchronous; larger: synchronous)'>"
+            f"last {t1 - t0:.0f} ms: {s['rate_hz']:.2f} spikes/s · CV ISI {cv} · synchrony {sync}</span>")
+
+
 def create_app(spec=None, backend: str = "auto", threads: int | None = None,
                limits: SessionLimits | None = None):
     """One session of the app. Sessions share nothing."""
@@ -113,6 +138,8 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     scans = ScanView(state=state)
 
     shown = {}  # what the plots show: redraw only when it changed (an idle page costs nothing)
+    # fixed size, like the status line: changing text must not re-lay out the page
+    stats = pn.pane.HTML("", css_classes=["live-stats"], margin=(0, 10), height=24, width=760)
 
     def tick():
         # one message per tick: the browser applies all changes, recomputes styles and
@@ -128,6 +155,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
                 snap = snapshot(state, max(v.window_ms for v in live))  # one read for all
                 for v in live:
                     v.refresh(snap)
+                stats.object = _statistics_text(snap, STATS_MS)
                 if clusters not in live:
                     clusters.refresh(snap)  # hides itself
             scans.refresh()
@@ -139,13 +167,31 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     if preset is not None:
         files.preset.value, files.scale.value = preset
     sidebar = pn.Column("### Model", files, "### Edit", NetworkEditor(state=state), width=360)
-    page = pn.Column(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), controls,
-                     pn.Row(sidebar, tabs, sizing_mode="stretch_width"), sizing_mode="stretch_width")
+    # Presentation mode (a projector, a lecture): the sidebar folds away, text grows, and the
+    # raster and rates shrink so that they and the controls fit 1280x720 without scrolling.
+    # ?present=1 in the address starts in it.
+    present = pn.widgets.Toggle(name="Presentation", value=False, width=120, margin=(12, 10))
+
+    def presenting(on: bool):
+        sidebar.visible = not on
+        views[0].present(on, height=250)
+        views[1].present(on, height=170)
+        views[2].present(on)
+        page.css_classes = ["presenting"] if on else []
+
+    present.param.watch(lambda e: presenting(e.new), "value")
+    header = pn.Row(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), pn.HSpacer(), present,
+                    sizing_mode="stretch_width")
+    page = pn.Column(header, controls, stats, pn.Row(sidebar, tabs, sizing_mode="stretch_width"),
+                     sizing_mode="stretch_width")
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        if (pn.state.session_args or {}).get("present", [b""])[0] in (b"1", b"true", b"yes"):
+            present.value = True
     tick()
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.add_periodic_callback(tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: state.close())
-    page.state, page.tick = state, tick  # for notebooks, tests and benchmarks
+    page.state, page.tick, page.present, page.stats = state, tick, present, stats  # for notebooks, tests and benchmarks
     return page
 
 

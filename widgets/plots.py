@@ -72,6 +72,15 @@ class LiveView(pn.viewable.Viewer):
     def _make_figure(self):
         raise NotImplementedError
 
+    def present(self, on: bool, height: int | None = None) -> None:
+        """Presentation mode: projector-sized text and, with ``height``, a shorter plot, so
+        that raster, rates and controls fit a 1280x720 screen."""
+        present_figure(self._fig, on)
+        if height is not None:
+            if not hasattr(self, "_height"):
+                self._height = self._fig.height
+            self._fig.height = height if on else self._height
+
     def _snapshot(self, snap):
         return snap if snap is not None else snapshot(self.state, self.window_ms)
 
@@ -83,6 +92,19 @@ class LiveView(pn.viewable.Viewer):
     def refresh(self, snap: Snapshot | None = None):
         """Redraw from ``snap`` (taken over at least ``window_ms``), or from a fresh read."""
         raise NotImplementedError
+
+
+def present_figure(fig, on: bool) -> None:
+    """Text sizes of a figure for a projector (on) or a screen (off)."""
+    big = {"title": "18px", "label": "16px", "tick": "14px"}
+    small = {"title": "13px", "label": "13px", "tick": "11px"}
+    size = big if on else small
+    fig.title.text_font_size = size["title"]
+    for axis in fig.xaxis + fig.yaxis:
+        axis.axis_label_text_font_size = size["label"]
+        axis.major_label_text_font_size = size["tick"]
+    for legend in fig.legend:
+        legend.label_text_font_size = size["tick"]
 
 
 class RasterView(LiveView):

@@ -50,3 +50,24 @@ def summary_of(spikes: dict, sizes: dict, t_start: float, t_stop: float) -> tupl
         cv = cv_isi(times, ids, n, t_start, t_stop)
         cvs[name] = float(np.nanmean(cv)) if np.isfinite(cv).any() else None
     return rates, cvs
+
+
+def window_statistics(times: np.ndarray, ids: np.ndarray, n: int, t_start: float, t_stop: float,
+                      bin_ms: float = 1.0) -> dict:
+    """Live statistics of ``n`` neurons' spikes in (t_start, t_stop]: the mean rate
+    (spikes/s), the mean ISI CV of neurons with at least three spikes (None without any),
+    and a synchrony measure: the Fano factor of the population's spike count in ``bin_ms``
+    bins (1 for independent Poisson trains, larger when neurons fire together)."""
+    span = t_stop - t_start
+    if span <= 0 or n <= 0:
+        return {"rate_hz": 0.0, "cv_isi": None, "synchrony": None}
+    sel = (times > t_start) & (times <= t_stop)
+    t, i = times[sel], ids[sel]
+    cv = cv_isi(t, i, n, t_start, t_stop)
+    edges = np.arange(t_start, t_stop + 1e-9, bin_ms)
+    sync = None
+    if edges.size >= 3 and t.size:
+        counts = np.histogram(np.nextafter(t, -np.inf), edges)[0]
+        sync = float(counts.var() / counts.mean())
+    return {"rate_hz": float(t.size / n / (span / 1000.0)),
+            "cv_isi": float(np.nanmean(cv)) if np.isfinite(cv).any() else None, "synchrony": sync}

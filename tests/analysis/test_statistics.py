@@ -144,3 +144,30 @@ def test_run_statistics_and_seed_to_seed():
     y = seed_to_seed(stats)["E"]
     assert y["rate"]["n_pairs"] == 6 and y["cv"]["max"] >= y["cv"]["mean"] > 0
     assert seed_to_seed(stats[:1]) == {}
+
+
+def test_window_statistics_tell_asynchronous_from_synchronous():
+    from sim_core.analysis.stats import window_statistics
+    rng = np.random.default_rng(5)
+    n, t1 = 200, 2000.0
+    counts = rng.poisson(10.0 * t1 / 1000.0, n)
+    ids = np.repeat(np.arange(n), counts)
+    times = rng.uniform(0.0, t1, ids.size)
+    s = window_statistics(times, ids, n, 0.0, t1)
+    assert abs(s["rate_hz"] - 10.0) < 0.5 and abs(s["cv_isi"] - 1.0) < 0.1 and abs(s["synchrony"] - 1.0) < 0.15
+    # everyone fires together every 100 ms: regular (CV 0) and synchronous (a large Fano factor)
+    beats = np.arange(50.0, t1, 100.0)
+    times, ids = np.repeat(beats, n), np.tile(np.arange(n), beats.size)
+    s = window_statistics(times, ids, n, 0.0, t1)
+    assert s["rate_hz"] == 10.0 and s["cv_isi"] < 1e-9 and s["synchrony"] > 100
+    assert window_statistics(times, ids, n, 5.0, 5.0) == {"rate_hz": 0.0, "cv_isi": None, "synchrony": None}
+
+
+def test_the_app_shows_live_statistics():
+    from app.main import create_app
+    page = create_app()
+    page.state.step_ms = 600.0
+    page.state.step()
+    page.tick()
+    assert "last 500 ms:" in page.stats.object and "spikes/s · CV ISI" in page.stats.object
+    page.state.close()

@@ -193,3 +193,25 @@ def test_the_diagram_fits_a_narrow_window(server, browser):
     box = svg.bounding_box()
     assert box["x"] >= 360 and box["x"] + box["width"] <= 1000 + 1, box
     page.close()
+
+
+def test_presentation_mode_fits_a_projector(server, browser):
+    """At 1280x720 with ?present=1 the controls, the status line, the raster and the rates
+    are on screen without scrolling; the sidebar comes back when the mode is left."""
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    page.goto(server + "?present=1", timeout=120_000)
+    page.locator(".status-line").first.wait_for(timeout=120_000)
+    page.get_by_role("button", name="Run").click()
+    assert _wait_for(lambda: _status(page)[0] > 50)
+    page.get_by_role("button", name="Pause").click()
+    canvases = page.locator("canvas")
+    assert _wait_for(lambda: canvases.count() >= 2)
+    boxes = [page.get_by_role("button", name="Run").bounding_box(), page.locator(".status-line").first.bounding_box(),
+             canvases.nth(0).bounding_box(), canvases.nth(1).bounding_box()]
+    for box in boxes:
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] + box["width"] <= 1280, boxes
+    load = page.get_by_role("button", name="Load preset")
+    assert load.count() == 0 or not load.is_visible()  # the sidebar is folded away
+    page.get_by_role("button", name="Presentation").click()
+    assert _wait_for(lambda: page.get_by_role("button", name="Load preset").is_visible())
+    page.close()
