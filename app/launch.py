@@ -3,6 +3,7 @@ count the live plots' updates in the page; for the browser tests, the live-speed
 and the screenshot script."""
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -65,3 +66,32 @@ COUNT_PLOT_UPDATES = """() => { window.__plots = [];
             m.properties.data.change.connect(() => window.__plots[k]++);
         } } }"""
 READ_PLOT_UPDATES = "() => window.__plots.slice()"
+
+STATUS = re.compile(r"t = ([\d.,]+) ms · ([\d,]+) spikes")
+
+
+def open_app(browser, url: str, width: int = 1400, height: int = 1000, timeout_ms: int = 120_000):
+    """A new page of ``browser`` (Playwright) on the app, once its status line shows."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url, timeout=timeout_ms)
+    page.locator(".status-line").first.wait_for(timeout=timeout_ms)
+    return page
+
+
+def status(page) -> tuple[float, int]:
+    """(simulated ms, spikes) from the page's status line."""
+    text = page.locator(".status-line").first.inner_text()
+    m = STATUS.search(text)
+    if not m:
+        raise AssertionError(f"no status in {text!r}")
+    return float(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
+
+
+def wait_for(cond, timeout: float = 30.0) -> bool:
+    """Poll ``cond`` every 0.25 s until it is true (True) or ``timeout`` s pass (False)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(0.25)
+    return False

@@ -83,23 +83,19 @@ def load(n_sessions: int = 10, rounds: int = 1, run_s: float = 5.0, settle_s: fl
     the peak with all sessions open and running and the level after they closed and the
     server released them; with the simulated time each page had reached. ``browser``: a
     Playwright Chromium to use (default: one of its own)."""
-    import re
-
     from playwright.sync_api import sync_playwright
 
-    from .launch import CHROMIUM_ARGS, running_app
-    status = re.compile(r"t = ([\d.,]+) ms")
+    from .launch import CHROMIUM_ARGS, open_app, running_app, status
     out = {"n_sessions": n_sessions, "rounds": []}
 
     def open_page(browser, url):
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(url, timeout=120_000)
-        page.locator(".status-line").first.wait_for(timeout=120_000)
-        return page
+        return open_app(browser, url, width=1280, height=800)
 
     def t_of(page):
-        m = status.search(page.locator(".status-line").first.inner_text())
-        return float(m.group(1).replace(",", "")) if m else None
+        try:
+            return status(page)[0]
+        except AssertionError:
+            return None
 
     def settled(pid):
         """The RSS once the closed sessions are released: stable for ``settle_s`` seconds."""

@@ -4,29 +4,14 @@ no more than its window; the stream holds every spike, as a SONATA file."""
 import numpy as np
 import pytest
 
+from app.reliability import soak_spec
 from sim_core.engine.simulation import Simulation
 from sim_core.io.sonata import read_sorting, read_spikes, stream_spikes
 from sim_core.spec import from_dict
 
-SPEC = {
-    "format": "spikescope/1", "name": "small", "dt": 0.1, "seed": 3,
-    "populations": {
-        "E": {"model": "iaf_psc_delta", "size": 160, "params": {"tau_m": 20.0, "t_ref": 2.0, "V_th": 20.0,
-              "V_reset": 10.0, "E_L": 0.0, "C_m": 1.0}, "initial": {"V_m": {"dist": "uniform", "low": 0.0, "high": 20.0}}},
-        "I": {"model": "iaf_psc_delta", "size": 40, "params": {"tau_m": 20.0, "t_ref": 2.0, "V_th": 20.0,
-              "V_reset": 10.0, "E_L": 0.0, "C_m": 1.0}, "initial": {"V_m": {"dist": "uniform", "low": 0.0, "high": 20.0}}},
-    },
-    "inputs": {"ext": {"model": "poisson_generator", "params": {"rate": 12000.0}}},
-    "projections": [
-        {"source": "E", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 16},
-         "synapse": {"weight": 0.2, "delay": 1.5}},
-        {"source": "I", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 4},
-         "synapse": {"weight": -1.0, "delay": 1.5}},
-        {"source": "ext", "target": "E", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 0.2, "delay": 1.5}},
-        {"source": "ext", "target": "I", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 0.2, "delay": 1.5}},
-    ],
-    "recorders": {"spikes": "all", "voltmeter": {"populations": ["E", "I"], "n": 2, "interval": 0.5}},
-}
+# the soak's busy little network (about 120 spikes/s per neuron), with a voltmeter
+SPEC = {**soak_spec(200), "recorders": {"spikes": "all",
+                                        "voltmeter": {"populations": ["E", "I"], "n": 2, "interval": 0.5}}}
 
 
 def _run_in_chunks(sim, total_ms, chunk_ms):

@@ -5,6 +5,7 @@ measure comes back per point, and through Dask."""
 import numpy as np
 import pytest
 
+from app.reliability import soak_spec
 from sim_core.errors import SpecError
 from sim_core.scan import preset_points, run_batch, run_point, scan_specs
 from sim_core.scan.batch import merge
@@ -13,35 +14,17 @@ from sim_core.spec import from_dict, to_plain
 pytestmark = pytest.mark.timeout(300)
 
 
-def small(rate: float, n_e: int = 320, n_i: int = 80) -> dict:
-    neuron = {"model": "iaf_psc_delta", "params": {"tau_m": 20.0, "t_ref": 2.0, "V_th": 20.0, "V_reset": 10.0,
-                                                   "E_L": 0.0, "C_m": 1.0},
-              "initial": {"V_m": {"dist": "uniform", "low": 0.0, "high": 20.0}}}
-    return to_plain(from_dict({
-        "format": "spikescope/1", "name": "small", "dt": 0.1, "seed": 2,
-        "populations": {"E": dict(neuron, size=n_e), "I": dict(neuron, size=n_i)},
-        "inputs": {"ext": {"model": "poisson_generator", "params": {"rate": rate}}},
-        "projections": [
-            {"source": "E", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 32},
-             "synapse": {"weight": 0.2, "delay": 1.5}},
-            {"source": "I", "target": "E", "rule": {"rule": "fixed_indegree", "indegree": 8},
-             "synapse": {"weight": -1.0, "delay": 1.5}},
-            {"source": "E", "target": "I", "rule": {"rule": "fixed_indegree", "indegree": 32},
-             "synapse": {"weight": 0.2, "delay": 1.5}},
-            {"source": "I", "target": "I", "rule": {"rule": "fixed_indegree", "indegree": 8},
-             "synapse": {"weight": -1.0, "delay": 1.5}},
-            {"source": "ext", "target": "E", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 0.2, "delay": 1.5}},
-            {"source": "ext", "target": "I", "rule": {"rule": "all_to_all"}, "synapse": {"weight": 0.2, "delay": 1.5}},
-        ],
-        "recorders": {"spikes": "all"}}))
+def small(rate: float, n: int = 400) -> dict:
+    """The soak's network (4:1 E:I, Poisson drive at ``rate``) as plain data."""
+    return to_plain(from_dict(soak_spec(n, rate)))
 
 
 def test_merge_prefixes_every_name_and_keeps_each_point():
-    specs = [from_dict(small(8000.0)), from_dict(small(12000.0, n_e=160, n_i=40))]
+    specs = [from_dict(small(8000.0)), from_dict(small(12000.0, n=200))]
     m = to_plain(merge(specs))
     assert list(m["populations"]) == ["b0_E", "b0_I", "b1_E", "b1_I"] and list(m["inputs"]) == ["b0_ext", "b1_ext"]
-    assert m["populations"]["b1_E"]["size"] == 160 and len(m["projections"]) == 12
-    assert m["projections"][6]["source"] == "b1_E" and m["inputs"]["b1_ext"]["params"]["rate"] == 12000.0
+    assert m["populations"]["b1_E"]["size"] == 160 and len(m["projections"]) == 8
+    assert m["projections"][4]["source"] == "b1_E" and m["inputs"]["b1_ext"]["params"]["rate"] == 12000.0
     assert from_dict(m) == merge(specs)  # a valid spec, the same when read back
     with pytest.raises(SpecError, match="^dt"):
         merge([specs[0], from_dict({**small(1.0), "dt": 0.2})])

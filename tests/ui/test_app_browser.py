@@ -13,7 +13,7 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-STATUS = re.compile(r"t = ([\d.,]+) ms · ([\d,]+) spikes")
+from app.launch import open_app as _open, status as _status, wait_for as _wait_for  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,28 +30,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
-
-
-def _open(browser, url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(url, timeout=120_000)
-    page.locator(".status-line").first.wait_for(timeout=120_000)
-    return page
-
-
-def _status(page):
-    m = STATUS.search(page.locator(".status-line").first.inner_text())
-    assert m, page.locator(".status-line").first.inner_text()
-    return float(m.group(1).replace(",", "")), int(m.group(2).replace(",", ""))
-
-
-def _wait_for(cond, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_page_loads_and_diagram_has_the_notation(server, browser):

@@ -15,10 +15,8 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
-from app.launch import CHROMIUM_ARGS, running_app  # noqa: E402
+from app.launch import CHROMIUM_ARGS, open_app as _app, running_app, status, wait_for as _wait_for  # noqa: E402
 from app.reliability import load  # noqa: E402
-
-STATUS = re.compile(r"t = ([\d.,]+) ms")
 
 
 @pytest.fixture(scope="module")
@@ -33,21 +31,6 @@ def _open(browser, url, timeout=120_000):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url, timeout=timeout)
     return page
-
-
-def _app(browser, url, timeout=120_000):
-    page = _open(browser, url, timeout)
-    page.locator(".status-line").first.wait_for(timeout=timeout)
-    return page
-
-
-def _wait_for(cond, timeout=30.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if cond():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_session_limit_and_network_limit(browser):
@@ -73,8 +56,7 @@ def test_session_limit_and_network_limit(browser):
         error = a.get_by_text(re.compile(r"populations: 1,250 neurons exceed this server's limit of 1,000"))
         assert _wait_for(lambda: error.count() > 0 and error.first.is_visible())
         a.get_by_role("button", name="Run").click()
-        assert _wait_for(lambda: float(STATUS.search(a.locator(".status-line").first.inner_text()).group(1)
-                                       .replace(",", "")) > 20)
+        assert _wait_for(lambda: status(a)[0] > 20)
         a.close()
         d.close()
 
@@ -107,7 +89,7 @@ def test_hostile_uploads_leave_the_server_responsive(browser, tmp_path):
         upload.set_input_files(str(_laughs(tmp_path / "laughs.yaml")))
         error = a.get_by_text(re.compile(r"laughs\.yaml: .*(alias|nodes)"))
         assert _wait_for(lambda: error.count() > 0, timeout=5.0), time.time() - t0
-        b = _app(browser, url, timeout=20_000)
+        b = _app(browser, url, timeout_ms=20_000)
         b.close()
         # markup in a spec's strings is shown as text, never run or rendered: in the
         # error that quotes a refused name, and in the diagram's description
@@ -128,10 +110,9 @@ def test_hostile_uploads_leave_the_server_responsive(browser, tmp_path):
         (tmp_path / "big.yaml").write_text("# " + "x" * (3 * 2**20 // 2))
         a.locator("input[type=file]").first.set_input_files(str(tmp_path / "big.yaml"))
         time.sleep(2.0)
-        c = _app(browser, url, timeout=20_000)
+        c = _app(browser, url, timeout_ms=20_000)
         c.get_by_role("button", name="Run").click()
-        assert _wait_for(lambda: float(STATUS.search(c.locator(".status-line").first.inner_text()).group(1)
-                                       .replace(",", "")) > 20)
+        assert _wait_for(lambda: status(c)[0] > 20)
         a.close()
         c.close()
 
