@@ -1,5 +1,6 @@
 import os
 import pathlib
+import shutil
 
 import pytest
 
@@ -40,15 +41,35 @@ def backend(request):
     return request.param
 
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's, for the browser tests
+
+
 def pytest_collection_modifyitems(config, items):
     """In the simulator process only the tests that take the `backend` fixture run (small
-    networks; the simulator runs about 20 ms per step)."""
+    networks; the simulator runs about 20 ms per step). Browser tests are skipped where
+    Chromium is missing."""
+    if not os.path.exists(CHROMIUM):
+        no_browser = pytest.mark.skip(reason="Debian's chromium is not installed (make test installs it)")
+        for item in items:
+            if "browser" in getattr(item, "fixturenames", ()):
+                item.add_marker(no_browser)
     if not SIMULATOR:
         return
     skip = pytest.mark.skip(reason="CPU-only test: runs in the main test process")
     for item in items:
         if "backend" not in getattr(item, "fixturenames", ()):
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium driven by Playwright, one per test module."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from app.launch import CHROMIUM_ARGS
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
 
 
 def billion_laughs(levels: int = 9, fanout: int = 9) -> str:

@@ -103,14 +103,20 @@ def _period(sim, k):
 
 
 def test_pacing_keeps_to_the_wall_clock():
-    sim = Simulation(from_dict(BRUNEL), backend="cpu")
+    """Paced, the loop is never ahead of the wall clock and waits no longer than it must;
+    a period that ends after its deadline is counted and not slept for. (Which periods end
+    late depends on the machine's load: only bounds are tested.)"""
     import time
+    sim = Simulation(from_dict(BRUNEL), backend="cpu")
     t0 = time.perf_counter()
     report = run_loop(sim, 200.0, None, period_ms=20.0, realtime=True)
     wall = time.perf_counter() - t0
-    assert 0.2 <= wall < 0.4 and report.late <= 1
+    busy = sum(report.sim_s) + sum(report.code_s)
+    assert 0.2 <= wall <= 0.2 + busy + 0.15 and 0 <= report.late <= 10  # (sleeps overshoot under load)
     s = report.summary()
-    assert s["periods"] == 10 and s["deadlines_missed"] == report.late and s["per_period_ms"]["mean"] < 20.0
+    assert s["periods"] == 10 and s["deadlines_missed"] == report.late and s["realtime"]
+    fast = run_loop(sim, 200.0, None, period_ms=20.0, realtime=True, speed=1e4)  # 2 us per period: impossible
+    assert fast.late == 10 and fast.wall_s < 0.2
 
 
 @pytest.mark.parametrize("change, field", [

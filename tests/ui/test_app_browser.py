@@ -2,15 +2,11 @@
 `spikescope serve` on 127.0.0.1."""
 import os
 import re
-import shutil
 import time
 
 import pytest
 
 pytestmark = pytest.mark.ui
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip("Debian's chromium is not installed (make test installs it)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from app.launch import open_app as _open, status as _status, wait_for as _wait_for  # noqa: E402
@@ -21,15 +17,6 @@ def server():
     from app.launch import running_app
     with running_app(backend="cpu") as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        from app.launch import CHROMIUM_ARGS
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_page_loads_and_diagram_has_the_notation(server, browser):
