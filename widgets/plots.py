@@ -310,15 +310,8 @@ class ClusterView(pn.viewable.Viewer):
         t0 = t1 - np.floor((t1 - t0) / self.bin_ms) * self.bin_ms  # whole bins ending now
         if t1 - t0 < self.bin_ms:
             return
-        steps, ids = snap.spikes_since(t0)
-        net = sim.network
-        names, pop_idx = net.population_of(ids)
-        times = (steps + 1) * net.dt
-        spikes = {}
-        for k, name in enumerate(names):
-            sel = pop_idx == k
-            spikes[name] = (times[sel], ids[sel] - net.pop_start[name])
-        for name in sim.spec.populations:
+        spikes = sim.spike_record.split(*snap.spikes_since(t0))
+        for name in sim.spec.populations:  # populations not recorded: no spikes
             spikes.setdefault(name, (np.zeros(0), np.zeros(0, np.int64)))
         _, clusters, rates = cluster_rates(spikes, sim.spec, t0, t1, self.bin_ms)
         high, _ = high_states(rates)

@@ -96,8 +96,7 @@ class Control:
         proj = dataclasses.replace(proj, synapse=dataclasses.replace(proj.synapse, weight=_number(path, weight)))
         projections = list(self._spec.projections)
         projections[projection] = proj
-        spec = dataclasses.replace(self._spec, projections=tuple(projections)
-                                   if isinstance(self._spec.projections, tuple) else projections)
+        spec = dataclasses.replace(self._spec, projections=tuple(projections))
         checks.check_projection(spec, projection)
         self._spec = spec
 
@@ -165,13 +164,7 @@ class LoopReport:
 
 def _period_spikes(sim, t_start: float) -> dict:
     rec = sim.spike_record
-    steps, gids = rec.window(t_start)
-    out = {}
-    for name in rec.recorded:
-        a, n = rec.pop_start[name], rec.sizes[name]
-        sel = (gids >= a) & (gids < a + n)
-        out[name] = ((steps[sel] + 1) * rec.dt, gids[sel] - a)
-    return out
+    return rec.split(*rec.window(t_start))
 
 
 def run_loop(sim, t_ms: float, code: Callable | None = None, period_ms: float = 10.0, realtime: bool = False,

@@ -92,6 +92,16 @@ class SpikeRecord:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         return np.concatenate(steps[::-1]), np.concatenate(ids[::-1])
 
+    def split(self, steps: np.ndarray, ids: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """(steps, global ids), as ``window`` gives them -> {recorded population: (times in
+        ms, ids within it)}, in the order given."""
+        out = {}
+        for name in self.recorded:
+            a = self.pop_start[name]
+            sel = (ids >= a) & (ids < a + self.sizes[name])
+            out[name] = ((steps[sel] + 1) * self.dt, ids[sel] - a)
+        return out
+
     @property
     def n_held(self) -> int:
         return sum(st.size for st in self._steps)
