@@ -166,7 +166,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     files = FilesPanel(state=state)
     if preset is not None:
         files.preset.value, files.scale.value = preset
-    sidebar = pn.Column("### Model", files, "### Edit", NetworkEditor(state=state), width=360)
+    sidebar = pn.Column("### Model", files, "### Edit", NetworkEditor(state=state), width=360, css_classes=["sidebar"])
     # Presentation mode (a projector, a lecture): the sidebar folds away, text grows, and the
     # raster and rates shrink so that they and the controls fit 1280x720 without scrolling.
     # ?present=1 in the address starts in it.

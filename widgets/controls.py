@@ -8,6 +8,10 @@ import param
 from .state import SimulationState
 
 
+RTF_HELP = ("t: simulated time; spikes: all recorded so far; RTF (real-time factor): wall-clock time per "
+            "simulated second while running (below 1: faster than real time)")
+
+
 class Controls(pn.viewable.Viewer):
     state = param.ClassSelector(class_=SimulationState)
 
@@ -66,7 +70,9 @@ class Controls(pn.viewable.Viewer):
     def _status_html(self):
         s = self.state
         msg = f" <span class='message'>— {escape(s.message)}</span>" if s.message else ""
-        return f"<span class='status-line'>{s.status_text()}</span>{msg}"
+        if not msg and s.phase == "ready":  # a first visit: say what to do
+            msg = " <span class='message hint'>— press Run to start the simulation</span>"
+        return (f"<span class='status-line {s.phase}' title='{RTF_HELP}'>{s.status_text()}</span>{msg}")
 
     def refresh(self):
         self.status.object = self._status_html()

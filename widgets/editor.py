@@ -13,13 +13,29 @@ import param
 from sim_core.errors import SpikeScopeError
 from sim_core.spec import from_dict, to_plain
 from sim_core.spec.declarations import DEVICE_MODELS, NEURON_MODELS
-from sim_core.spec.model import RULES
+from sim_core.spec.groups import ANY, GROUPS
+from sim_core.spec.model import RULES, Population, Projection, Synapse
+
+from .checkbox import LabelledCheckbox
 
 from .state import SimulationState
 
 RULE_PARAM = {"pairwise_bernoulli": "p", "fixed_indegree": "indegree", "fixed_outdegree": "outdegree",
               "fixed_total_number": "N"}
 NEW = "(new)"
+# the field an error names gets a red border (the page-wide rule never reached the input)
+FIELD_ERROR_CSS = ":host(.field-error) input, :host(.field-error) select { border: 2px solid #d62728 !important; }"
+NAME_HELP = "its name in the spec, the diagram and the plots; renaming keeps its projections"
+RULE_HELP = ("how sources and targets are paired: all_to_all, one_to_one, pairwise_bernoulli (each pair with "
+             "probability p), fixed_indegree (K sources per target), fixed_outdegree (K targets per source), "
+             "fixed_total_number (N synapses in all)")
+
+
+def _doc(cls, name: str) -> str:
+    """A spec field's documentation and unit, from the model's declarations (the schema's source)."""
+    import dataclasses
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    return meta.get("doc", "") + (f" ({meta['unit']})" if meta.get("unit") else "")
 
 
 def _number_or_text(value):
@@ -55,6 +71,14 @@ class NetworkEditor(pn.viewable.Viewer):
         self.undo_button.on_click(lambda e: self._history(self.state.undo, "undone"))
         self.redo_button.on_click(lambda e: self._history(self.state.redo, "redone"))
         self.error = pn.pane.Alert("", alert_type="danger", visible=False, css_classes=["editor-error"])
+        # a group of projections at once (all inhibitory weights x g): one change, one undo
+        self.group = pn.widgets.Select(label="group", options=list(GROUPS), value=GROUPS[0], width=150)
+        self.group_source = pn.widgets.Select(label="from", options=[ANY], width=80)
+        self.group_target = pn.widgets.Select(label="to", options=[ANY], width=80)
+        self.group_factor = pn.widgets.FloatInput(label="× factor", value=1.0, width=80,
+                                                  description="multiplies every weight (or delay) of the group")
+        self.group_button = pn.widgets.Button(label="Multiply", width=90)
+        self.group_button.on_click(lambda e: self.scale_group())
         self.fields: dict[str, pn.widgets.Widget] = {}
         self.form = pn.Column()
         self.kind_select.param.watch(lambda e: self._set_kind(e.new), "value")
@@ -62,12 +86,36 @@ class NetworkEditor(pn.viewable.Viewer):
         self.apply_button.on_click(lambda e: self.apply())
         self.remove_button.on_click(lambda e: self.remove())
         self.state.param.watch(lambda e: self._refresh_items(), "spec")
+        self.state.param.watch(lambda e: self._group_nodes(), "spec")
+        self._group_nodes()
         self.state.param.watch(lambda e: self._history_buttons(), "history")
         self._refresh_items()
 
     def __panel__(self):
         return pn.Column(self.kind_select, self.item_select, self.form, self.error,
-                         pn.Row(self.apply_button, self.remove_button, self.undo_button, self.redo_button), width=330)
+                         pn.Row(self.apply_button, self.remove_button, self.undo_button, self.redo_button),
+                         "**Edit a group of projections**",
+                         pn.Row(self.group, self.group_factor), pn.Row(self.group_source, self.group_target,
+                                                                       self.group_button), width=330)
+
+    def _group_nodes(self):
+        spec = self.state.spec
+        self.group_source.options = [ANY] + list(spec.populations) + list(spec.inputs)
+        self.group_target.options = [ANY] + list(spec.populations)
+
+    def scale_group(self):
+        """Multiply the chosen group's weights (or delays) by the factor: one model change."""
+        from sim_core.spec.groups import scale_group
+        try:
+            spec, chosen = scale_group(self.state.spec, self.group.value, self.group_factor.value,
+                                       self.group_source.value, self.group_target.value)
+            how = self.state.set_spec(from_dict(to_plain(spec)))  # validated as a whole, like any edit
+        except SpikeScopeError as exc:
+            self._show_error(exc)
+            return
+        self.error.visible = False
+        self.state.message = (f"{self.group.value} × {self.group_factor.value:g} in {len(chosen)} projection"
+                              f"{'s' if len(chosen) != 1 else ''} ({'applied live' if how == 'live' else 'rebuilt'})")
 
     def _history(self, step, what):
         try:
@@ -123,17 +171,20 @@ class NetworkEditor(pn.viewable.Viewer):
         if self.kind == "population":
             cur = cur or {"model": "iaf_psc_exp", "size": 100, "params": {}}
             f["name"] = pn.widgets.TextInput(label="name", value="" if self.item_select.value == NEW
-                                             else self.item_select.value)
-            f["model"] = pn.widgets.Select(label="model", options=list(NEURON_MODELS), value=cur["model"])
-            f["size"] = pn.widgets.IntInput(label="size", value=cur["size"])  # bounds: the spec checks them
+                                             else self.item_select.value, description=NAME_HELP)
+            f["model"] = pn.widgets.Select(label="model", options=list(NEURON_MODELS), value=cur["model"],
+                                           description=NEURON_MODELS[cur["model"]].doc)
+            f["size"] = pn.widgets.IntInput(label="size", value=cur["size"],  # bounds: the spec checks them
+                                            description=_doc(Population, "size"))
             for p in NEURON_MODELS[cur["model"]].params:
                 f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
             f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
         elif self.kind == "input":
             cur = cur or {"model": "poisson_generator", "params": {"rate": 1000.0}}
             f["name"] = pn.widgets.TextInput(label="name", value="" if self.item_select.value == NEW
-                                             else self.item_select.value)
-            f["model"] = pn.widgets.Select(label="model", options=list(DEVICE_MODELS), value=cur["model"])
+                                             else self.item_select.value, description=NAME_HELP)
+            f["model"] = pn.widgets.Select(label="model", options=list(DEVICE_MODELS), value=cur["model"],
+                                           description=DEVICE_MODELS[cur["model"]].doc)
             for p in DEVICE_MODELS[cur["model"]].params:
                 f[f"params.{p.name}"] = self._param_widget(p, cur.get("params", {}).get(p.name))
             f["model"].param.watch(lambda e: self._switch_model(e.new), "value")
@@ -143,29 +194,45 @@ class NetworkEditor(pn.viewable.Viewer):
             cur = cur or {"source": nodes[0], "target": list(spec.populations)[0],
                           "rule": {"rule": "all_to_all"}, "synapse": {"weight": 1.0, "delay": 1.0}}
             rule = cur["rule"]
-            f["source"] = pn.widgets.Select(label="source", options=nodes, value=cur["source"])
-            f["target"] = pn.widgets.Select(label="target", options=list(spec.populations), value=cur["target"])
-            f["rule.rule"] = pn.widgets.Select(label="rule", options=list(RULES), value=rule["rule"])
+            f["source"] = pn.widgets.Select(label="source", options=nodes, value=cur["source"],
+                                            description=_doc(Projection, "source"))
+            f["target"] = pn.widgets.Select(label="target", options=list(spec.populations), value=cur["target"],
+                                            description=_doc(Projection, "target"))
+            f["rule.rule"] = pn.widgets.Select(label="rule", options=list(RULES), value=rule["rule"],
+                                               description=RULE_HELP)
             key = RULE_PARAM.get(rule["rule"])
             if key:
-                f[f"rule.{key}"] = pn.widgets.TextInput(label=key, value=str(rule.get(key, "")))
-            f["rule.allow_autapses"] = pn.widgets.Checkbox(label="allow autapses", value=rule.get("allow_autapses", True))
-            f["rule.allow_multapses"] = pn.widgets.Checkbox(label="allow multapses", value=rule.get("allow_multapses", True))
+                f[f"rule.{key}"] = pn.widgets.TextInput(label=key, value=str(rule.get(key, "")),
+                                                        description=_doc(RULES[rule["rule"]], key))
+            rule_cls = RULES[rule["rule"]]
+            f["rule.allow_autapses"] = LabelledCheckbox(label="allow autapses", value=rule.get("allow_autapses", True),
+                                                        description=_doc(rule_cls, "allow_autapses"))
+            f["rule.allow_multapses"] = LabelledCheckbox(label="allow multapses",
+                                                         value=rule.get("allow_multapses", True),
+                                                         description=_doc(rule_cls, "allow_multapses"))
             syn = cur["synapse"]
-            f["synapse.weight"] = pn.widgets.TextInput(label="weight (pA; mV for delta)", value=str(syn.get("weight")))
-            f["synapse.delay"] = pn.widgets.TextInput(label="delay (ms)", value=str(syn.get("delay", 1.0)))
+            f["synapse.weight"] = pn.widgets.TextInput(label="weight (pA; mV for delta)", value=str(syn.get("weight")),
+                                                       description=_doc(Synapse, "weight") + "; a number or a "
+                                                       "distribution, e.g. {dist: normal, mean: 87.8, std: 8.78}")
+            f["synapse.delay"] = pn.widgets.TextInput(label="delay (ms)", value=str(syn.get("delay", 1.0)),
+                                                      description=_doc(Synapse, "delay"))
             f["rule.rule"].param.watch(lambda e: self._switch_rule(e.new), "value")
+        for w in f.values():  # the page's CSS does not reach into a widget's shadow DOM: its own does
+            w.stylesheets = [FIELD_ERROR_CSS]
         self.fields = f
         self.form.objects = list(f.values())
 
     @staticmethod
     def _param_widget(decl, value):
         label = f"{decl.name} ({decl.unit})" if decl.unit else decl.name
+        # the tooltip: what the declaration says, its unit and NEST's default
+        tip = decl.doc + (f" ({decl.unit})" if decl.unit else "") + (
+            "" if decl.default is None else f"; NEST's default {decl.default:g}")
         if decl.kind == "bool":
-            return pn.widgets.Checkbox(label=label, value=bool(value))
+            return LabelledCheckbox(label=label, value=bool(value), description=tip)
         shown = "" if value is None else _short(value)
         placeholder = "" if decl.default is None else f"default {decl.default}"
-        w = pn.widgets.TextInput(label=label, value=shown, placeholder=placeholder)
+        w = pn.widgets.TextInput(label=label, value=shown, placeholder=placeholder, description=tip)
         w._exact = (shown, value)  # shown short (I_e was 29.03500917400072); kept exact unless edited
         return w
 

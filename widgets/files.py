@@ -16,7 +16,10 @@ from sim_core.errors import SpikeScopeError
 from sim_core.models.registry import PRESETS, preset_dict
 from sim_core.spec import dumps, from_dict, loads
 
+from .checkbox import LabelledCheckbox
 from .state import SimulationState
+
+IMPORTED = "(imported)"  # the preset selector after an import: the model is no preset any more
 
 
 class FilesPanel(pn.viewable.Viewer):
@@ -24,10 +27,14 @@ class FilesPanel(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self.preset = pn.widgets.Select(label="Preset", options=sorted(PRESETS), value="brunel", width=150)
+        self.preset = pn.widgets.Select(label="Preset", options=sorted(PRESETS), value="brunel", width=140,
+                                        description="a published model, built at the scale given")
         # no bounds on the widget: it clamped -1 to 0.0001 silently; load_preset says what is wrong
-        self.scale = pn.widgets.FloatInput(label="scale", value=0.1, width=90)
-        self.load_button = pn.widgets.Button(label="Load preset", width=110)
+        self.scale = pn.widgets.FloatInput(label="scale", value=0.1, width=75,
+                                           description="fraction of the published size (neurons; in-degrees as "
+                                                       "the preset says), > 0")
+        # 140 + 75 + 95 and their margins fit the 360 px sidebar (the button was cut at "Load pre")
+        self.load_button = pn.widgets.Button(label="Load preset", width=95, margin=(23, 5, 5, 5))
         self.load_button.on_click(lambda e: self.load_preset())
         self.upload = pn.widgets.FileInput(accept=".yaml,.yml,.json", multiple=False)
         # onlychanged=False and clear() after each import: the same file again is imported again
@@ -46,10 +53,11 @@ class FilesPanel(pn.viewable.Viewer):
         self._location = location()  # the page's address, while the session is being made
         self._name_downloads()
         self.state.param.watch(lambda e: self._name_downloads(), "spec")
-        self.record = pn.widgets.Checkbox(label="Record to disk", value=False)
+        self.record = LabelledCheckbox(label="Record to disk", value=False,
+                                       description="write every spike from now on to a SONATA file")
         self.record.param.watch(self._toggle_recording, "value")
-        self.record_note = pn.pane.Str(self._record_text(), styles={"font-size": "12px", "white-space": "normal"},
-                                       sizing_mode="stretch_width")
+        # Markdown wraps within the sidebar (a Str pane was cut off at its right edge)
+        self.record_note = pn.pane.Markdown(self._record_text(), styles={"font-size": "12px"}, width=330)
         self.state.param.watch(self._recording_changed, "recording")
 
     def __panel__(self):
@@ -64,7 +72,7 @@ class FilesPanel(pn.viewable.Viewer):
 
     def _record_text(self):
         if self.state.recording:
-            return f"Writing every spike to {self.state.recording}; Spikes (SONATA) downloads it."
+            return f"Writing every spike to `{self.state.recording}`; Spikes (SONATA) downloads it."
         window = self.state.record_window_ms
         held = "all spikes" if window is None else f"the last {window / 1000:g} s of spikes"
         return f"The session keeps {held}; Record to disk writes every spike from now on (SONATA)."
@@ -110,6 +118,9 @@ class FilesPanel(pn.viewable.Viewer):
         self.state.message = f"loaded {what}"
 
     def load_preset(self):
+        if self.preset.value == IMPORTED:
+            self.error.object, self.error.visible = "Preset: choose one of " + ", ".join(sorted(PRESETS)), True
+            return
         scale = self.scale.value
         if scale is None or not scale > 0:
             self.error.object, self.error.visible = escape(f"scale: {scale} must be > 0"), True
@@ -122,6 +133,7 @@ class FilesPanel(pn.viewable.Viewer):
             return
         from .urlstate import write
         write(self._location, self.preset.value, float(self.scale.value))  # the address opens this model
+        self.preset.options = sorted(PRESETS)
 
     def import_spec(self):
         if not self.upload.value:
@@ -132,6 +144,8 @@ class FilesPanel(pn.viewable.Viewer):
             self._take(spec, name)
             from .urlstate import clear
             clear(self._location)
+            self.preset.options = sorted(PRESETS) + [IMPORTED]  # it showed the preset loaded before
+            self.preset.value = IMPORTED
         except SpikeScopeError as exc:  # the current model stays as it was
             self.error.object, self.error.visible = escape(f"{name}: {exc}"), True
         finally:

@@ -350,9 +350,14 @@ class SimulationState(param.Parameterized):
         self.n_spikes = sim.spike_record.n_spikes
         self.rtf = self._wall / (self._simulated / 1000.0) if self._simulated else 0.0
 
+    @property
+    def phase(self) -> str:
+        """'running', 'paused' or 'ready' (nothing simulated yet)."""
+        return "running" if self.running else ("paused" if self.t > 0 else "ready")
+
     def status_text(self) -> str:
-        """``t = 1234.5 ms · 56,789 spikes · RTF 0.8``"""
-        return f"t = {self.t:.1f} ms · {self.n_spikes:,} spikes · RTF {self.rtf:.2f}"
+        """``running · t = 1234.5 ms · 56,789 spikes · RTF 0.8``"""
+        return f"{self.phase} · t = {self.t:.1f} ms · {self.n_spikes:,} spikes · RTF {self.rtf:.2f}"
 
     @contextmanager
     def locked(self):
