@@ -13,7 +13,7 @@ import param
 from sim_core.errors import SpikeScopeError
 from sim_core.spec import from_dict, to_plain
 from sim_core.spec.declarations import DEVICE_MODELS, NEURON_MODELS
-from sim_core.spec.groups import ANY, GROUPS
+from sim_core.connectivity.groups import ANY, GROUPS
 from sim_core.spec.model import RULES, Population, Projection, Synapse
 
 from .checkbox import LabelledCheckbox
@@ -105,7 +105,7 @@ class NetworkEditor(pn.viewable.Viewer):
 
     def scale_group(self):
         """Multiply the chosen group's weights (or delays) by the factor: one model change."""
-        from sim_core.spec.groups import scale_group
+        from sim_core.connectivity.groups import scale_group
         try:
             spec, chosen = scale_group(self.state.spec, self.group.value, self.group_factor.value,
                                        self.group_source.value, self.group_target.value)

@@ -6,7 +6,7 @@ from sim_core.connectivity.values import draw_array
 from sim_core.errors import SpecError
 from sim_core.models.registry import preset_dict
 from sim_core.spec import from_dict, to_plain
-from sim_core.spec.groups import ANY, scale_group, select
+from sim_core.connectivity.groups import ANY, scale_group, select
 
 
 def brunel(g=5.0):

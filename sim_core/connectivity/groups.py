@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..errors import SpecError
-from .model import NetworkSpec
+from ..spec.model import NetworkSpec
 
 #: What a group edit can change, and which projections each kind selects.
 GROUPS = ("inhibitory weights", "excitatory weights", "all weights", "all delays")
@@ -22,7 +22,7 @@ def receptor(proj) -> str:
     (as the engine decides)."""
     if proj.synapse.receptor is not None:
         return proj.synapse.receptor
-    from ..connectivity.values import mean_of
+    from .values import mean_of
     return "inhibitory" if mean_of(proj.synapse.weight) < 0 else "excitatory"
 
 
