@@ -43,12 +43,14 @@ def _spread(desired: list[float], gap: float) -> list[float]:
 
 
 def _spacing(spec: NetworkSpec) -> float:
-    """Stretch of the layout: a small but densely connected network (the microcircuit's
-    55 projections among 8 populations) needs room for its annotations."""
+    """Stretch of the layout: a small but densely connected network needs room for its
+    annotations (the microcircuit's 55 projections among 8 populations, stretched 1.9x, put
+    23 of its 63 labels on another arrow, 33 at 1.5x; the clustered preset's compact form
+    has 8 arrows between two groups)."""
     if len(spec.populations) > 12:
         return 1.0
     recurrent = sum(p.source in spec.populations for p in spec.projections)
-    return 1.0 + 0.5 * min(1.0, max(0, recurrent - 8) / 40)
+    return 1.0 + 0.9 * min(1.0, max(0.0, recurrent / len(spec.populations) - 1.5) / 5)
 
 
 def _population_grid(spec: NetworkSpec) -> dict[str, tuple[float, float]]:

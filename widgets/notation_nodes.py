@@ -20,6 +20,7 @@ TRIANGLE_R, TRIANGLE_R_IN = 46.0, 39.0
 CIRCLE_R, CIRCLE_R_IN = 34.0, 29.5
 HEXAGON_R = 30.0
 PARALLELOGRAM_W, PARALLELOGRAM_H, PARALLELOGRAM_SKEW = 88.0, 40.0, 12.0
+STACK_DX = 5.0   # offset of each copy behind a group's node (up and to the right)
 
 
 def regular_polygon(cx, cy, r, n, phase_deg):
@@ -42,6 +43,9 @@ class Node:
     label_font: float = 12.0
     label_y: tuple = (0.0, 0.0)  # baselines of name and detail, relative to the centre
     area: tuple = ()             # bounding box of shape and label
+    stack: int = 0               # copies drawn behind: a group of populations (compact form)
+    index: str = ""              # subscript of the name: the group's index (compact form)
+    shadows: list = field(default_factory=list)    # the copies' outlines, back first
 
     def __post_init__(self):
         x, y = self.x, self.y
@@ -72,6 +76,13 @@ class Node:
         x0, y0, x1, y1 = self.box()
         self.area = (min(x0, self.x - width / 2), y0, max(x1, self.x + width / 2),
                      max(y1, self.y + self.label_y[1] + 3))
+        for k in range(self.stack, 0, -1):
+            d = np.array([k * STACK_DX, -k * STACK_DX])
+            outer = self.outlines[0]
+            self.shadows.append(outer + d if isinstance(outer, np.ndarray) else (outer, *d))
+        if self.stack:
+            a = self.area
+            self.area = (a[0], a[1] - self.stack * STACK_DX, a[2] + self.stack * STACK_DX, a[3])
 
     def contains(self, pts: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Which of the points (m, 2) lie inside the outer outline grown by ``margin``."""

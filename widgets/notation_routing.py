@@ -1,5 +1,5 @@
 """Edge geometry of the network diagram: Bézier curves around nodes, loops, clipping to the
-outlines and the arrowheads, and the placement of the annotations next to their edges.
+outlines and the arrowheads (the annotations are placed by ``notation_labels``).
 
 Part of ``widgets.notation``. Coordinates are SVG user units.
 """
@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .notation_nodes import Node
-from .notation_terms import ANNOTATION_PX, CHAR_EM
 
 # ------------------------------------------------------------------ curves
 #: Parameters at which a whole curve is sampled (loop crowding, the extent of the drawing).
@@ -97,6 +96,8 @@ class Edge:
     line: np.ndarray | None = None       # trimmed to the outlines and the arrowhead
     tip: np.ndarray | None = None
     direction: np.ndarray | None = None  # unit tangent at the tip
+    members: tuple = ()        # compact form: the projections this arrow stands for
+    relation: str = ""         # compact form: 'within' | 'between' (clusters), or ''
 
 
 class _Obstacles:
@@ -218,80 +219,3 @@ def _trim(e: Edge, nodes: dict[str, Node]):
     head = 4.5 if e.sign == "inhibitory" else (9.0 if e.kind == "recording" else 11.0)
     t_end = _at_distance(P, e.tip, head)
     e.line = _segment(P, t0, max(t_end, t0 + 1e-3))
-
-
-# ------------------------------------------------------------------ label placement
-def _text_size(lines: list[list[tuple[str, str]]]) -> tuple[float, float]:
-    longest = max(sum(len(t) for t, _ in line) for line in lines)
-    return longest * CHAR_EM * ANNOTATION_PX + 4.0, len(lines) * 1.2 * ANNOTATION_PX + 2.0
-
-
-def place_annotations(edges: list[Edge], nodes: dict[str, Node]) -> dict[int, tuple]:
-    """Greedy placement of each annotation near its edge's middle, off its line, clear of
-    the nodes and of the annotations placed before (short edges, which have the least
-    room, go first); lines of other edges under an annotation cost a little, since the
-    text has a white halo."""
-    node_boxes = np.array([n.area for n in nodes.values()]) + np.array([-3, -3, 3, 3])
-    drawn = [e for e in edges if e.line is not None]
-    if not drawn:
-        return {}
-    per = 24
-    samples = np.concatenate([bezier(e.line, np.linspace(0.04, 0.96, per)) for e in drawn])
-    owner = np.repeat(np.arange(len(drawn)), per)
-    placed = np.zeros((0, 4))
-    todo = [k for k, e in enumerate(drawn) if e.index is not None and e.lines]
-    todo.sort(key=lambda k: _length(drawn[k].line))
-    ts = (0.5, 0.44, 0.56, 0.38, 0.62, 0.32, 0.68, 0.26, 0.74, 0.2, 0.8, 0.14, 0.86)
-    gaps = (2.0, 8.0, 16.0, 28.0)
-    out = {}
-    for k in todo:
-        e = drawn[k]
-        w, h = _text_size(e.lines)
-        convex = _side_normal(e)
-        guide = e.curve if e.source == e.target else e.line  # a loop's middle is its far end
-        boxes, base = [], []
-        for t in ts:
-            p = bezier(guide, t)[0]
-            d = _tangent(guide, t)
-            n = np.array([-d[1], d[0]])
-            reach = abs(n[0]) * w / 2 + abs(n[1]) * h / 2
-            for side in (1.0, -1.0):
-                outer = side * float(np.dot(n, convex)) >= -1e-9
-                for gap in gaps:
-                    cx, cy = p + side * n * (reach + gap)
-                    boxes.append((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2))
-                    base.append(30.0 * abs(t - 0.5) + 0.6 * gap + (0.0 if outer else 3.0))
-        boxes = np.array(boxes)
-        inside = ((samples[None, :, 0] > boxes[:, None, 0]) & (samples[None, :, 0] < boxes[:, None, 2])
-                  & (samples[None, :, 1] > boxes[:, None, 1]) & (samples[None, :, 1] < boxes[:, None, 3]))
-        mine = owner == k
-        cost = (2000.0 * _overlap_area(boxes, placed) / (w * h)
-                + 1000.0 * _overlap_area(boxes, node_boxes) / (w * h)
-                + 400.0 * inside[:, mine].sum(axis=1)
-                + 4.0 * inside[:, ~mine].sum(axis=1)
-                + np.array(base))
-        best = boxes[int(np.argmin(cost))]
-        placed = np.vstack([placed, best])
-        out[e.index] = tuple(best)
-    return out
-
-
-def _overlap_area(boxes: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """Total area each of ``boxes`` (c, 4) shares with ``others`` (o, 4)."""
-    if not len(others):
-        return np.zeros(len(boxes))
-    dx = np.minimum(boxes[:, None, 2], others[None, :, 2]) - np.maximum(boxes[:, None, 0], others[None, :, 0])
-    dy = np.minimum(boxes[:, None, 3], others[None, :, 3]) - np.maximum(boxes[:, None, 1], others[None, :, 1])
-    return (np.clip(dx, 0, None) * np.clip(dy, 0, None)).sum(axis=1)
-
-
-def _length(P: np.ndarray) -> float:
-    pts = bezier(P, np.linspace(0, 1, 17))
-    return float(np.hypot(*np.diff(pts, axis=0).T).sum())
-
-
-def _side_normal(e: Edge) -> np.ndarray:
-    """Direction from the chord to the bulge (the convex side); zero for straight edges."""
-    a, b = e.curve[0], e.curve[3]
-    mid = bezier(e.curve, 0.5)[0]
-    return mid - 0.5 * (a + b)

@@ -57,10 +57,17 @@ def _shape_svg(outline, cx, cy, stroke, fill, css) -> str:
     return f'<circle {common} cx="{_f(cx)}" cy="{_f(cy)}" r="{_f(outline)}"/>'
 
 
-def _node_svg(node: Node) -> list[str]:
+def _node_svg(node: Node, key: str) -> list[str]:
     stroke = COLOURS.get(node.kind, COLOURS["device"])
-    out = [f'<g class="node {node.kind}" data-name="{_attr(node.name)}">',
+    group = " group" if node.stack else ""
+    out = [f'<g class="node {node.kind}{group}" data-key="{key}" data-name="{_attr(node.name)}">',
            f"<title>{_attr(node.title)}</title>"]
+    for shadow in node.shadows:  # the pile behind a group's node, back first
+        if isinstance(shadow, tuple):
+            out.append(_shape_svg(shadow[0], node.x + shadow[1], node.y + shadow[2], stroke,
+                                  FILLS[node.kind], "frame shadow"))
+        else:
+            out.append(_shape_svg(shadow, node.x, node.y, stroke, FILLS[node.kind], "frame shadow"))
     for k, outline in enumerate(node.outlines):
         out.append(_shape_svg(outline, node.x, node.y, stroke, FILLS[node.kind] if k == 0 else "none",
                               "frame" if k == 0 else "frame inner"))
@@ -69,16 +76,18 @@ def _node_svg(node: Node) -> list[str]:
     out.append(f'<text class="label" x="{_f(node.x)}" y="{_f(node.y + y_name)}" text-anchor="middle" '
                f'font-size="{size:g}" fill="#222">'
                f'<tspan class="name" font-weight="bold">{_attr(name)}</tspan>'
+               + (f'<tspan class="index" baseline-shift="sub" font-size="{size - 2:g}" font-style="italic">'
+                  f'{_attr(node.index)}</tspan>' if node.index else "") +
                f'<tspan class="size" x="{_f(node.x)}" dy="{_f(y_detail - y_name)}" font-size="{size - 2:g}">'
                f'{_attr(detail)}</tspan></text></g>')
     return out
 
 
-def _edge_svg(e: Edge, opacity: float) -> list[str]:
+def _edge_svg(e: Edge, opacity: float, ends: str) -> list[str]:
     if e.kind == "recording":
         colour, width = COLOURS["recording"], 1.1
         head = _arrow_polygon(e, 9.0, 3.8)
-        return [f'<g class="edge recording" data-source="{_attr(e.source)}" data-target="{_attr(e.target)}">',
+        return [f'<g class="edge recording" {ends} data-source="{_attr(e.source)}" data-target="{_attr(e.target)}">',
                 f"<title>{_attr(e.title)}</title>",
                 f'<path class="line" d="{_path(e.line)}" fill="none" stroke="{colour}" '
                 f'stroke-width="{width}" stroke-opacity="{opacity}"/>',
@@ -91,7 +100,11 @@ def _edge_svg(e: Edge, opacity: float) -> list[str]:
         head = f'<circle class="arrowhead" cx="{_f(c[0])}" cy="{_f(c[1])}" r="4.5" {fill}/>'
     else:
         head = f'<polygon class="arrowhead" points="{_points(_arrow_polygon(e, 11.0, 5.0))}" {fill}/>'
-    return [f'<g class="edge {e.kind} {e.sign}" data-index="{e.index}" '
+    extra, indices = "", ""
+    if e.members:  # the compact form: one arrow for many projections
+        extra = " collapsed" + (f" {e.relation}" if e.relation else "")
+        indices = f' data-indices="{" ".join(map(str, e.members))}"'
+    return [f'<g class="edge {e.kind} {e.sign}{extra}" {ends} data-index="{e.index}"{indices} '
             f'data-source="{_attr(e.source)}" data-target="{_attr(e.target)}">',
             f"<title>{_attr(e.title)}</title>",
             f'<path class="line" d="{_path(e.line)}" fill="none" stroke="{colour}" '
@@ -105,18 +118,20 @@ def _arrow_polygon(e: Edge, length: float, half: float) -> np.ndarray:
     return np.array([e.tip, base + half * n, base - half * n])
 
 
-def _annotation_svg(e: Edge, box) -> str:
+def _annotation_svg(e: Edge, box, ends: str) -> str:
     x = 0.5 * (box[0] + box[2])
     lead = 1.2 * ANNOTATION_PX
     y = box[1] + 1.0 + 0.85 * ANNOTATION_PX
     # a white halo keeps the text readable where lines pass under it
-    parts = [f'<text class="annotation" data-index="{e.index}" x="{_f(x)}" y="{_f(y)}" '
+    parts = [f'<text class="annotation" {ends} data-index="{e.index}" x="{_f(x)}" y="{_f(y)}" '
              f'text-anchor="middle" font-size="{ANNOTATION_PX:g}" fill="{TEXT_COLOURS[e.sign]}" '
              f'stroke="#fff" stroke-width="4" stroke-linejoin="round" paint-order="stroke">']
     for k, line in enumerate(e.lines):
         parts.append(f'<tspan x="{_f(x)}" dy="{_f(0 if k == 0 else lead)}">')
         for text, css in line:
-            if css:
+            if css == "relation":  # i = j / i ≠ j of the compact form
+                parts.append(f'<tspan class="{css}" font-style="italic">{_attr(text)}</tspan>')
+            elif css:
                 # no halo here: Chromium paints the decoration with the halo's stroke too
                 parts.append(f'<tspan class="{css}" text-decoration="line-through" stroke="none" '
                              f'style="text-decoration: line-through">{_attr(text)}</tspan>')
@@ -172,11 +187,37 @@ def _legend(x0: float, y0: float) -> tuple[list[str], float, float]:
     return out, max(width, x - x0 + (len(note) + 5) * CHAR_EM * 11), 44.0
 
 
+def _hover_style(keys) -> str:
+    """Pointing at a node fades every arrow and annotation that is not its own: one rule
+    per node (CSS cannot compare a node's name with an edge's attribute), scoped to this
+    picture with :has(), which Chromium supports since version 105."""
+    root = "svg.spikescope-notation"
+    rules = [f"{root} .edge, {root} .annotation, {root} .leader {{ transition: opacity 0.12s; }}",
+             f"{root} .node {{ cursor: pointer; }}",
+             f"{root} .edge:hover .line {{ stroke-width: 3px; stroke-opacity: 1; }}"]
+    for k in keys:
+        mine = f'[data-from="{k}"], [data-to="{k}"]'
+        rules.append(f"{root}:has(.node[data-key=\"{k}\"]:hover) :is(.edge, .annotation, .leader):not({mine}) "
+                     f"{{ opacity: 0.08; }}")
+        rules.append(f"{root}:has(.node[data-key=\"{k}\"]:hover) .edge:is({mine}) .line "
+                     f"{{ stroke-opacity: 1; stroke-width: 2.4px; }}")
+    return "<style>\n" + "\n".join(rules) + "\n</style>"
+
+
 # ------------------------------------------------------------------ the document
 def svg_document(spec: NetworkSpec, nodes: dict[str, Node], edges: list[Edge],
-                 boxes: dict[int, tuple], width: int, annotate: bool) -> str:
-    """The ``<svg>`` string: routed ``edges``, ``nodes``, annotation ``boxes`` (by
-    projection index) and the legend, scaled to ``width`` pixels."""
+                 boxes: dict[int, tuple], width: int, annotate: bool, *,
+                 leaders: dict | None = None, n_projections: int | None = None) -> str:
+    """The ``<svg>`` string: routed ``edges``, ``nodes``, annotation ``boxes`` and their
+    ``leaders`` (by projection index) and the legend, scaled to ``width`` pixels.
+    ``n_projections``: of the model, when the arrows stand for more (compact form)."""
+    leaders = leaders or {}
+    n_projections = len(spec.projections) if n_projections is None else n_projections
+    keys = {name: f"n{k}" for k, name in enumerate(nodes)}
+
+    def ends(e):
+        return f'data-from="{keys[e.source]}" data-to="{keys[e.target]}"'
+
     # extent of the drawing
     pts = [np.array(n.area).reshape(2, 2) for n in nodes.values()]
     pts += [bezier(e.line, CURVE_T) for e in edges]
@@ -200,20 +241,32 @@ def svg_document(spec: NetworkSpec, nodes: dict[str, Node], edges: list[Edge],
            f'height="{_f(vb_h)}" fill="#fff"/>',
            f'<text class="caption" x="{_f(x0 + 4)}" y="{_f(vb_y + 20)}" font-size="14" '
            f'font-weight="bold" fill="#222">{_attr(spec.name)}</text>']
-    if not annotate and spec.projections:
+    out.append(_hover_style(keys.values()))
+    arrows = sum(e.index is not None for e in edges)
+    note = []
+    if arrows < n_projections:
+        note.append(f"compact form: {n_projections} projections as {arrows} arrows")
+    if not annotate and arrows:
+        note.append(f"{arrows} arrows: hover an arrow for its rule and weight")
+    if note:
         out.append(f'<text class="caption note" x="{_f(x0 + vb_w - 4)}" y="{_f(vb_y + 20)}" '
-                   f'text-anchor="end" font-size="11" fill="#666">{len(spec.projections)} projections: '
-                   f'hover an arrow for its rule and weight</text>')
+                   f'text-anchor="end" font-size="11" fill="#666">{"; ".join(note)}</text>')
     out.append('<g class="edges">')
     for e in edges:
-        out += _edge_svg(e, opacity if e.kind != "recording" else min(1.0, opacity * 2))
+        out += _edge_svg(e, opacity if e.kind != "recording" else min(1.0, opacity * 2), ends(e))
     out.append('</g><g class="nodes">')
-    for node in nodes.values():
-        out += _node_svg(node)
+    for name, node in nodes.items():
+        out += _node_svg(node, keys[name])
     out.append('</g><g class="annotations">')
     by_index = {e.index: e for e in edges if e.index is not None}
+    for i, ((a, b)) in leaders.items():
+        e = by_index[i]
+        out.append(f'<line class="leader" {ends(e)} data-index="{i}" x1="{_f(a[0])}" y1="{_f(a[1])}" '
+                   f'x2="{_f(b[0])}" y2="{_f(b[1])}" stroke="{TEXT_COLOURS[e.sign]}" '
+                   f'stroke-width="0.8" stroke-dasharray="1 2"/>')
     for i, box in boxes.items():
-        out.append(_annotation_svg(by_index[i], box))
+        e = by_index[i]
+        out.append(_annotation_svg(e, box, ends(e)))
     out.append("</g>")
     out += legend
     out.append("</svg>")

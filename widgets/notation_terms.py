@@ -198,3 +198,8 @@ def edge_title(proj, index: int) -> str:
     extra = f", {syn.resolution.levels} weight levels ({syn.resolution.method})" if syn.resolution else ""
     return (f"projections[{index}]: {proj.source} → {proj.target}, {rule} "
             f"{_rule_text(proj.rule)}; weight {weight}; delay {delay} ms{extra}")
+
+
+def mean_weight(synapse) -> float:
+    """Mean weight of a synapse spec (its distribution's mean within the redraw bounds)."""
+    return _mean(synapse.weight)

@@ -128,9 +128,9 @@ def centre(node) -> tuple:
 
 
 @functools.lru_cache(maxsize=None)
-def preset_svg(preset: str, scale: float = 1.0):
+def preset_svg(preset: str, scale: float = 1.0, **kwargs):
     spec = from_dict(preset_dict(preset, scale))
-    return spec, parse(network_svg(spec))
+    return spec, parse(network_svg(spec, **kwargs))
 
 
 @pytest.fixture(scope="module")
@@ -361,7 +361,7 @@ def test_sheet_small(sheet_small):
 # ------------------------------------------------------------------ layout
 @pytest.mark.parametrize("preset,scale", [("microcircuit", 0.1), ("clustered", 1.0), ("brunel", 1.0)])
 def test_presets_render_without_overlapping_nodes(preset, scale):
-    spec, root = preset_svg(preset, scale)
+    spec, root = preset_svg(preset, scale, compact=False)
     found = nodes(root)
     assert set(found) == set(spec.populations) | set(spec.inputs) | {"spike_recorder"}
     assert len(edges(root)) == len(spec.projections)
@@ -385,7 +385,7 @@ def test_microcircuit_layout_layers_as_rows():
 
 
 def test_clustered_dense_network_leaves_out_annotations():
-    _, root = preset_svg("clustered", 1.0)
+    _, root = preset_svg("clustered", 1.0, compact=False)
     assert not annotations(root)
     assert len(edges(root)) == 1600
 
@@ -397,3 +397,174 @@ def test_layout_override_moves_a_node(all_rules):
     assert abs(x - 900.0) < 0.5 and abs(y + 300.0) < 0.5
     with pytest.raises(ValueError, match="Inhib"):
         network_svg(spec, layout={"Inhib": (0.0, 0.0)})
+
+
+# ------------------------------------------------------------------ dense models (issue 15)
+def label_boxes(root) -> dict:
+    """Annotation boxes estimated from the SVG alone: 0.58 em per character (Liberation
+    Sans, Chromium's Helvetica, is narrower), 1.2 em per line, around the text's anchor."""
+    boxes = {}
+    for t in annotations(root).values():
+        lines = [text_of(s) for s in t if s.tag == NS + "tspan" and s.get("x") is not None]
+        w = max(map(len, lines)) * 0.58 * 11
+        h = len(lines) * 1.2 * 11
+        x, y = float(t.get("x")), float(t.get("y")) - 0.85 * 11
+        boxes[int(t.get("data-index"))] = (x - w / 2, y, x + w / 2, y + h)
+    return boxes
+
+
+def apart(a, b) -> bool:
+    return not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def crowded_spec(n: int = 27) -> dict:
+    """``n`` projections among three populations, each with its own in-degree and weight:
+    drawn at ``CROWDED`` (nodes 130 apart), more labels than fit beside the arrows (the
+    old placement, which only priced overlaps, let two labels and a label and a node overlap)."""
+    return {"format": "spikescope/1", "name": "crowded",
+            "populations": {c: {"model": "iaf_psc_exp", "size": 10} for c in "ABC"},
+            "projections": [{"source": "ABC"[k % 3], "target": "ABC"[(k // 3) % 3],
+                             "rule": {"rule": "fixed_indegree", "indegree": k + 1},
+                             "synapse": {"weight": 1.5 + k}} for k in range(n)]}
+
+
+CROWDED = {"A": (0.0, 0.0), "B": (130.0, 0.0), "C": (65.0, 110.0)}
+
+
+@pytest.mark.parametrize("case", ["microcircuit", "clustered-compact", "clustered-4-full", "crowded"])
+def test_labels_never_overlap_each_other_or_nodes(case):
+    spec, kwargs = {"microcircuit": (preset_dict("microcircuit", 0.1), {}),
+                    "clustered-compact": (preset_dict("clustered", 0.1), {"compact": True}),
+                    "clustered-4-full": (preset_dict("clustered", 0.1, n_clusters=4, rep=2.0), {"compact": False}),
+                    "crowded": (crowded_spec(), {"layout": CROWDED})}[case]
+    root = parse(network_svg(spec, annotate=True, **kwargs))
+    labels = label_boxes(root)
+    assert len(labels) == len(edges(root)) > 0
+    for (i, a), (j, b) in itertools.combinations(labels.items(), 2):
+        assert apart(a, b), (case, i, j, a, b)
+    for name, g in nodes(root).items():
+        for i, a in labels.items():
+            assert apart(a, bbox(g)), (case, name, i)
+
+
+def test_crowded_labels_get_leader_lines():
+    """Labels pushed away from their arrow are joined to it by a leader line."""
+    root = parse(network_svg(crowded_spec(), layout=CROWDED))
+    leaders = [el for el in root.iter(NS + "line") if "leader" in classes(el)]
+    assert leaders and {int(el.get("data-index")) for el in leaders} <= set(annotations(root))
+
+
+def test_microcircuit_labels_keep_off_other_arrows():
+    """46 of the microcircuit's 63 labels lay on another projection's arrow (sampled
+    densely along each cubic); the placement now counts arrows under a label: 23."""
+    _, root = preset_svg("microcircuit", 0.1)
+    labels, lines = label_boxes(root), {}
+    t = [k / 199 for k in range(200)]
+    for i, g in edges(root).items():
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = path_points(g)
+        lines[i] = [((1 - u) ** 3 * x0 + 3 * (1 - u) ** 2 * u * x1 + 3 * (1 - u) * u * u * x2 + u ** 3 * x3,
+                     (1 - u) ** 3 * y0 + 3 * (1 - u) ** 2 * u * y1 + 3 * (1 - u) * u * u * y2 + u ** 3 * y3)
+                    for u in t]
+    crossed = sum(any(b[0] < x < b[2] and b[1] < y < b[3] for j, pts in lines.items() if j != i for x, y in pts)
+                  for i, b in labels.items())
+    assert crossed <= 30, crossed
+
+
+def test_clustered_compact_form():
+    """E0..E19 / I0..I19: two stacked nodes E_i, I_i; 1,600 projections as 8 arrows, each
+    standing for its projections (data-indices) and annotated once with i = j or i ≠ j."""
+    spec, root = preset_svg("clustered", 0.1)
+    found = nodes(root)
+    assert set(found) == {"E_i", "I_i", "spike_recorder"}
+    for name in ("E_i", "I_i"):
+        g = found[name]
+        assert "group" in classes(g)
+        assert sum("shadow" in classes(el) for el in frames(g)) == 2
+        assert "i=0…19" in text_of(g) and "E0, E1" in text_of(g.find(NS + "title")) or name == "I_i"
+    arrows = groups(root, "edge", "collapsed")
+    assert len(arrows) == 8 == len(edges(root))
+    indices = sorted(int(k) for g in arrows for k in g.get("data-indices").split())
+    assert indices == list(range(len(spec.projections)))
+    for g in arrows:  # a class is all within or all between clusters
+        members = [spec.projections[int(k)] for k in g.get("data-indices").split()]
+        same = {p.source[1:] == p.target[1:] for p in members}
+        assert same == ({True} if "within" in classes(g) else {False})
+    texts = sorted(text_of(t) for t in annotations(root).values())
+    assert sum(t.startswith("i = j") for t in texts) == 4 and sum(t.startswith("i ≠ j") for t in texts) == 4
+    assert "1600 projections as 8 arrows" in text_of(root)
+
+
+def test_compact_form_by_default_only_when_dense():
+    small = preset_dict("clustered", 0.1, n_clusters=2, rep=2.0)  # 16 projections: drawn in full
+    assert len(edges(parse(network_svg(small)))) == 16
+    assert len(edges(parse(network_svg(small, compact=True)))) == 8
+    _, root = preset_svg("clustered", 0.1, compact=False)
+    assert len(edges(root)) == 1600 and not groups(root, "node", "group")
+    _, root = preset_svg("microcircuit", 0.1, compact=True)  # no groups: nothing to compact
+    assert len(edges(root)) == 63
+
+
+def test_hover_fades_the_projections_of_other_nodes():
+    """Every edge and annotation names the keys of its two nodes; the style sheet has, per
+    node, a :has(:hover) rule that fades the edges that are not its own."""
+    _, root = preset_svg("microcircuit", 0.1)
+    keys = {g.get("data-name"): g.get("data-key") for g in nodes(root).values()}
+    assert len(set(keys.values())) == len(keys)
+    for g in groups(root, "edge"):
+        assert (g.get("data-from"), g.get("data-to")) == (keys[g.get("data-source")], keys[g.get("data-target")])
+    for i, t in annotations(root).items():
+        g = edges(root)[i]
+        assert (t.get("data-from"), t.get("data-to")) == (g.get("data-from"), g.get("data-to"))
+    style = root.find(NS + "style").text
+    for key in keys.values():
+        assert f':has(.node[data-key="{key}"]:hover)' in style
+
+
+def test_connectivity_matrix():
+    from widgets.notation_matrix import connectivity_matrix_svg
+    spec = from_dict(preset_dict("brunel"))
+    root = parse(connectivity_matrix_svg(spec))
+    cells = {(r.get("data-source"), r.get("data-target")): r for r in root.iter(NS + "rect") if "cell" in classes(r)}
+    assert set(cells) == {(a, b) for a in spec.populations for b in spec.populations}
+    for i, p in enumerate(spec.projections):
+        if p.source in spec.populations:
+            cell = cells[(p.source, p.target)]
+            k = p.rule.indegree  # brunel: fixed in-degree
+            assert float(cell.get("data-value")) == pytest.approx(p.synapse.weight * k, rel=1e-5)
+            assert classes(cell) == {"cell", "excitatory" if p.synapse.weight > 0 else "inhibitory"}
+            assert f"projections[{i}]" in text_of(cell.find(NS + "title"))
+    spec = from_dict(preset_dict("clustered", 0.1))
+    root = parse(connectivity_matrix_svg(spec))
+    cells = {(r.get("data-source"), r.get("data-target")): r for r in root.iter(NS + "rect") if "cell" in classes(r)}
+    assert len(cells) == 1600
+    assert float(cells[("E3", "E3")].get("data-value")) > float(cells[("E3", "E4")].get("data-value")) > 0
+    assert float(cells[("I3", "E3")].get("data-value")) < float(cells[("I3", "E4")].get("data-value")) < 0
+    root = parse(connectivity_matrix_svg(from_dict(preset_dict("microcircuit", 0.1))))
+    assert sum("empty" in classes(r) for r in root.iter(NS + "rect")) == 64 - 55
+
+
+def test_diagram_view_toggles_and_matrix_tab():
+    """The Network tab: grouping and labels toggles redraw the graph; the matrix is drawn
+    when its tab is shown, and again when the spec changes."""
+    from bokeh.document import Document
+
+    from widgets.diagram import DiagramView
+    from widgets.state import SimulationState
+    spec = from_dict(preset_dict("clustered", 0.1))
+    state = SimulationState(spec, backend="cpu")
+    try:
+        view = DiagramView(state=state)
+        view.__panel__().get_root(Document())
+        svg = view._pane.object
+        assert 'class="edge probabilistic excitatory collapsed' in svg and 'class="annotation"' in svg
+        view.labels = False
+        assert 'class="annotation"' not in view._pane.object
+        view.grouping = "every population"
+        assert view._pane.object.count('class="edge probabilistic') == 1600
+        assert view._matrix.object == ""
+        view._tabs.active = 1
+        assert view._matrix.object.count('class="cell') == 1600
+        state.set_spec(from_dict(preset_dict("brunel", 0.1)))
+        assert view._matrix.object.count('class="cell') == 4
+    finally:
+        state.close()
