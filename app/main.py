@@ -20,6 +20,7 @@ from widgets.controls import Controls
 from widgets.diagram import DiagramView
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
+from widgets.lessons import LessonPanel
 from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
 from widgets.state import RUNNER, SessionLimits, SimulationState
@@ -156,6 +157,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
                 for v in live:
                     v.refresh(snap)
                 stats.object = _statistics_text(snap, STATS_MS)
+                lessons.refresh(snap)
                 if clusters not in live:
                     clusters.refresh(snap)  # hides itself
             scans.refresh()
@@ -166,7 +168,10 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     files = FilesPanel(state=state)
     if preset is not None:
         files.preset.value, files.scale.value = preset
-    sidebar = pn.Column("### Model", files, "### Edit", NetworkEditor(state=state), width=360, css_classes=["sidebar"])
+    lessons = LessonPanel(state=state, scans=scans)  # the introduction first, then the lessons
+    sidebar = pn.Column(pn.Card(lessons, title="Start here: introduction and lessons", collapsed=False, width=350,
+                                css_classes=["lesson-card"]),
+                        "### Model", files, "### Edit", NetworkEditor(state=state), width=360, css_classes=["sidebar"])
     # Presentation mode (a projector, a lecture): the sidebar folds away, text grows, and the
     # raster and rates shrink so that they and the controls fit 1280x720 without scrolling.
     # ?present=1 in the address starts in it.
@@ -192,6 +197,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         pn.state.add_periodic_callback(tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: state.close())
     page.state, page.tick, page.present, page.stats = state, tick, present, stats  # for notebooks, tests and benchmarks
+    page.lessons, page.scans = lessons, scans
     return page
 
 

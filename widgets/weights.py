@@ -93,6 +93,10 @@ class WeightsPanel(pn.viewable.Viewer):
         i = self.projection.value
         if i is None or i >= len(self.state.spec.projections):
             return
+        if i >= len(self.state.sim.network.connectome.connections):
+            # the spec has changed and its network is still being built (a model with fewer
+            # projections before: IndexError); the rebuild's version change redraws
+            return
         conn, w, targets = self._drawn(i)
         n = w.size
         if n:
