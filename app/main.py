@@ -20,6 +20,7 @@ from widgets.controls import Controls
 from widgets.diagram import DiagramView
 from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
+from widgets.lesson_content import LESSONS
 from widgets.lessons import LessonPanel
 from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
@@ -175,7 +176,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     # Presentation mode (a projector, a lecture): the sidebar folds away, text grows, and the
     # raster and rates shrink so that they and the controls fit 1280x720 without scrolling.
     # ?present=1 in the address starts in it.
-    present = pn.widgets.Toggle(name="Presentation", value=False, width=120, margin=(12, 10))
+    present = pn.widgets.Toggle(label="Presentation", value=False, width=120, margin=(12, 10))
 
     def presenting(on: bool):
         sidebar.visible = not on
@@ -185,6 +186,26 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         page.css_classes = ["presenting"] if on else []
 
     present.param.watch(lambda e: presenting(e.new), "value")
+
+    def view() -> dict:  # what a saved session keeps of the page
+        return {"tab": tabs.active, "presenting": present.value, "lesson": lessons.lesson, "step": lessons.step,
+                "window_ms": raster.window_ms}
+
+    def set_view(v: dict) -> None:
+        if isinstance(v.get("window_ms"), (int, float)) and 10.0 <= v["window_ms"] <= 10_000.0:
+            for w in views:
+                w.window_ms = float(v["window_ms"])
+        if isinstance(v.get("tab"), int) and 0 <= v["tab"] < len(tabs):
+            tabs.active = v["tab"]
+        present.value = bool(v.get("presenting", False))
+        if v.get("lesson") in LESSONS:
+            step = v.get("step", 0)
+            lessons.show_step(v["lesson"], step if isinstance(step, int) else 0)
+        shown.clear()  # redraw at once
+
+    from widgets.png import view_png
+    files.get_view, files.set_view = view, set_view
+    files.get_png = lambda: view_png(raster, views[1], f"{state.spec.name} · t = {state.t:.0f} ms")
     header = pn.Row(pn.pane.Markdown("## SpikeScope", margin=(0, 10)), pn.HSpacer(), present,
                     sizing_mode="stretch_width")
     page = pn.Column(header, controls, stats, pn.Row(sidebar, tabs, sizing_mode="stretch_width"),
@@ -197,7 +218,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         pn.state.add_periodic_callback(tick, period=REFRESH_MS)
         pn.state.on_session_destroyed(lambda ctx: state.close())
     page.state, page.tick, page.present, page.stats = state, tick, present, stats  # for notebooks, tests and benchmarks
-    page.lessons, page.scans = lessons, scans
+    page.lessons, page.scans, page.files, page.tabs = lessons, scans, files, tabs
     return page
 
 

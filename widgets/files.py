@@ -48,7 +48,15 @@ class FilesPanel(pn.viewable.Viewer):
             pn.widgets.FileDownload(callback=self._svg, filename="diagram.svg", label="Diagram (SVG)",
                                     color="light"),
             pn.widgets.FileDownload(callback=self._spikes, filename="spikes.h5", label="Spikes (SONATA)",
-                                    color="light"))
+                                    color="light"),
+            pn.widgets.FileDownload(callback=self._session, filename="session.json", label="Session",
+                                    color="light", description="the model, its time and the page's view: "
+                                    "import the file to continue where you were"),
+            pn.widgets.FileDownload(callback=self._png, filename="view.png", label="View (PNG)", color="light",
+                                    description="the raster and rates as shown, for slides"))
+        # the page's view for a saved session: set by the app (tab, presentation, lesson, ...)
+        self.get_view, self.set_view = (lambda: {}), (lambda view: None)
+        self.get_png = lambda: b""  # the app's raster and rates as PNG
         from .urlstate import location
         self._location = location()  # the page's address, while the session is being made
         self._name_downloads()
@@ -67,7 +75,8 @@ class FilesPanel(pn.viewable.Viewer):
     def _name_downloads(self):
         """Exports named after the model (they were all 'model.yaml')."""
         name = self.state.spec.name
-        for w, suffix in zip(self.downloads.objects, (".yaml", ".json", "-diagram.svg", "-spikes.h5")):
+        for w, suffix in zip(self.downloads.objects, (".yaml", ".json", "-diagram.svg", "-spikes.h5",
+                                                      "-session.json", "-view.png")):
             w.filename = name + suffix
 
     def _record_text(self):
@@ -112,6 +121,13 @@ class FilesPanel(pn.viewable.Viewer):
             write_spikes(path, {n: sim.spikes(n) for n in sim.spike_record.recorded})
             return io.BytesIO(path.read_bytes())
 
+    def _session(self):
+        from .session_file import dumps as session_text
+        return self._text(session_text(self.state, self.get_view()))
+
+    def _png(self):
+        return io.BytesIO(self.get_png())
+
     def _take(self, spec, what):
         self.error.visible = False
         self.state.set_spec(spec)
@@ -135,11 +151,27 @@ class FilesPanel(pn.viewable.Viewer):
         write(self._location, self.preset.value, float(self.scale.value))  # the address opens this model
         self.preset.options = sorted(PRESETS)
 
+    def _restore_session(self, name: str) -> bool:
+        """A saved session (True), restored with its view; a spec: False. Raises on a bad one."""
+        from sim_core.spec.io import parse_text
+        from .session_file import is_session, restore
+        data = parse_text(self.upload.value, "json", source=name)  # the spec loader's limits
+        if not is_session(data):
+            return False
+        self.error.visible = False
+        view = restore(self.state, data)
+        self.set_view(view)
+        from .urlstate import clear
+        clear(self._location)
+        return True
+
     def import_spec(self):
         if not self.upload.value:
             return
         name = self.upload.filename or "upload"
         try:  # the bytes as uploaded: the loader checks size, encoding, nodes and depth
+            if name.lower().endswith(".json") and self._restore_session(name):
+                return
             spec = loads(self.upload.value, "json" if name.lower().endswith(".json") else "yaml")
             self._take(spec, name)
             from .urlstate import clear

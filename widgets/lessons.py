@@ -38,7 +38,8 @@ class LessonPanel(pn.viewable.Viewer):
         self.back.on_click(lambda e: self.go(self.step - 1))
         self.next.on_click(lambda e: self.go(self.step + 1))
         self.show_me.on_click(lambda e: self.do_show())
-        self.choose.param.watch(lambda e: self.open(self._keys[e.new]), "value")
+        self._quiet = False  # showing a restored session's step: load nothing
+        self.choose.param.watch(lambda e: self.open(self._keys[e.new], enter=not self._quiet), "value")
         self._fi = _FiPlot()
         self._degrees = _DegreePlot()
         self.plot = pn.Column(width=330)
@@ -54,14 +55,24 @@ class LessonPanel(pn.viewable.Viewer):
         lesson = LESSONS.get(self.lesson)
         return lesson.steps[self.step] if lesson else None
 
-    def open(self, key: str) -> None:
+    def open(self, key: str, enter: bool = True) -> None:
         """Start lesson ``key`` ('' for the introduction)."""
         self.lesson = key
         if self._keys[self.choose.value] != key:
             self.choose.value = next(t for t, k in self._keys.items() if k == key)
-        self.go(0)
+        self.go(0, enter)
 
-    def go(self, index: int) -> None:
+    def show_step(self, key: str, index: int) -> None:
+        """Show a step of a lesson without doing what opening it does (a restored session
+        has its model already)."""
+        self._quiet = True
+        try:
+            self.open(key, enter=False)
+        finally:
+            self._quiet = False
+        self.go(index, enter=False)
+
+    def go(self, index: int, enter: bool = True) -> None:
         lesson = LESSONS.get(self.lesson)
         if lesson is None:
             self.text.object, self.task.visible, self.plot.objects = INTRO, False, []
@@ -69,7 +80,7 @@ class LessonPanel(pn.viewable.Viewer):
             return
         self.step = max(0, min(index, len(lesson.steps) - 1))
         s = lesson.steps[self.step]
-        if s.enter is not None:
+        if enter and s.enter is not None:
             self._act(s.enter, f"lesson: {s.title}")
         self.text.object = f"**{self.step + 1}/{len(lesson.steps)} · {s.title}**\n\n{s.text}"
         self.back.disabled = self.step == 0

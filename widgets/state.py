@@ -273,8 +273,12 @@ class SimulationState(param.Parameterized):
         self.poll()
 
     def step(self) -> None:
+        self.advance(self.step_ms)
+
+    def advance(self, ms: float) -> None:
+        """Advance by ``ms`` now and stay paused (Step; a restored session's re-run)."""
         self.pause()
-        self._advance(self.step_ms)
+        self._advance(ms)
         self.poll()
 
     def reset(self) -> None:
