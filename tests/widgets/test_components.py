@@ -201,7 +201,8 @@ def test_small_faults_of_the_model_panel(state):
     unless edited."""
     files = FilesPanel(state=state)
     assert [w.filename for w in files.downloads.objects] == [
-        "brunel-small.yaml", "brunel-small.json", "brunel-small-diagram.svg", "brunel-small-spikes.h5"]
+        "brunel-small.yaml", "brunel-small.json", "brunel-small-diagram.svg", "brunel-small-spikes.h5",
+        "brunel-small-session.json", "brunel-small-view.png"]
     before = state.spec
     files.scale.value = -1.0
     files.load_preset()
