@@ -25,8 +25,13 @@ class Controls(pn.viewable.Viewer):
         self.pause_button.on_click(lambda e: self.state.pause())
         self.step_button.on_click(lambda e: self.state.step())
         self.reset_button.on_click(lambda e: self.state.reset())
-        # fixed size: a changing text must not make the browser re-lay out the page 6 times a second
-        self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10), width=640, height=28)
+        # fixed height and clipped text: a changing text must not make the browser re-lay out the
+        # page 6 times a second; the width follows the window so that a notebook cell does not
+        # scroll sideways (640 px overflowed a 1,400 px JupyterLab window beside its side panel)
+        self.status = pn.pane.HTML(self._status_html(), css_classes=["status"], margin=(12, 10),
+                                   sizing_mode="stretch_width", min_width=200, height=28,
+                                   stylesheets=[":host { overflow: hidden; white-space: nowrap; "
+                                                "text-overflow: ellipsis; }"])
         self.backend = pn.widgets.Select(label="", options=["cpu", "auto", "gpu"], value=self.state.backend, width=80)
         self._reverting = False
         self.backend.param.watch(self._set_backend, "value")
@@ -81,4 +86,4 @@ class Controls(pn.viewable.Viewer):
 
     def __panel__(self):
         return pn.Row(self.run_button, self.pause_button, self.step_button, self.reset_button,
-                      self.backend, self.status)
+                      self.backend, self.status, sizing_mode="stretch_width")

@@ -319,8 +319,13 @@ class NetworkEditor(pn.viewable.Viewer):
         else:
             section = "populations" if self.kind == "population" else "inputs"
             data[section].pop(v)
-            data["projections"] = [p for p in data.get("projections", []) if v not in (p["source"], p["target"])]
-        self._try(data, f"{self.kind} {v} removed")
+            kept = [p for p in data.get("projections", []) if v not in (p["source"], p["target"])]
+            gone = len(data.get("projections", [])) - len(kept)
+            data["projections"] = kept
+            if gone:  # say what went with it: the user can take it all back at once
+                self._try(data, f"{self.kind} {v} and its {gone} projection{'s' * (gone != 1)} removed (Undo restores them)")
+                return
+        self._try(data, f"{self.kind} {v} removed (Undo restores it)")
 
 
 def _short(value) -> str:

@@ -60,6 +60,7 @@ class LessonPanel(pn.viewable.Viewer):
         self.lesson = key
         if self._keys[self.choose.value] != key:
             self.choose.value = next(t for t, k in self._keys.items() if k == key)
+        self._fi.reset()  # a lesson's measured points stay from step to step
         self.go(0, enter)
 
     def show_step(self, key: str, index: int) -> None:
@@ -87,7 +88,6 @@ class LessonPanel(pn.viewable.Viewer):
         self.next.visible = True
         self.next.disabled = self.step == len(lesson.steps) - 1
         self.show_me.visible = s.show is not None or s.view == "scan"
-        self._fi.reset()
         self.plot.objects = {"fi": [self._fi.pane], "degrees": [self._degrees.pane]}.get(s.view, [])
         self._task()
         self._spec_changed()
@@ -147,7 +147,7 @@ class _FiPlot:
                      y_axis_label="rate (spikes/s)", tools="save", toolbar_location=None)
         self._theory = ColumnDataSource(dict(x=[], y=[]))
         self._grid = ColumnDataSource(dict(x=[], y=[]))
-        self._points = ColumnDataSource(dict(x=[], y=[]))
+        self._points = ColumnDataSource(dict(x=[], y=[]), name="fi-measured")  # named: the browser test reads it
         fig.line("x", "y", source=self._theory, color="#888", legend_label="theory")
         fig.scatter("x", "y", source=self._grid, size=5, fill_color=None, line_color="#888",
                     legend_label="on the 0.1 ms grid")
@@ -198,7 +198,7 @@ class _DegreePlot:
     def __init__(self):
         fig = figure(height=230, width=320, title="Inputs per target neuron", x_axis_label="in-degree",
                      y_axis_label="target neurons", tools="save", toolbar_location=None)
-        self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], label=[]))
+        self._src = ColumnDataSource(dict(xs=[], ys=[], color=[], label=[]), name="lesson-degrees")
         fig.multi_line("xs", "ys", source=self._src, color="color", line_width=2, legend_field="label")
         fig.legend.label_text_font_size = "10px"
         self.fig, self.pane = fig, pn.pane.Bokeh(fig)

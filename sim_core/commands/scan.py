@@ -1,5 +1,7 @@
 """``spikescope scan SPEC --param PATH=v1,v2 [--param ...]``: a parameter scan on Dask (or
-``spikescope scan PRESET --option NAME=v1,v2``: a grid over the preset's own options)."""
+``spikescope scan PRESET --option NAME=v1,v2``: a grid over the preset's own options). Every
+point reports its rate, CV ISI and synchrony (the Fano factor of the population count in
+1 ms bins, as the app's live statistics) per population, and the network's synchrony."""
 from __future__ import annotations
 
 import json
@@ -15,7 +17,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--scale", type=_positive("--scale"), help="preset scale (presets only)")
     p.add_argument("--param", action="append", metavar="PATH=V1,V2,...",
                    help="a spec path and its values, e.g. inputs.bg.params.rate=8000,12000 or "
-                        "'projections[2].synapse.weight=-300,-400'; several --param make a grid")
+                        "'projections[2].synapse.weight=-300,-400' ('projections[2,3]...': both items, one "
+                        "value); several --param make a grid")
     p.add_argument("--option", action="append", metavar="NAME=V1,V2,...",
                    help="a preset option and its values (presets only), e.g. rep=3,6,9 for clustered's J_E+")
     p.add_argument("--batch", type=_positive("--batch"), default=1,
@@ -28,7 +31,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (not analysed)")
     p.add_argument("--seed", type=_nonneg("--seed", int), help="seed of every point (default: the spec's)")
     p.add_argument("--backend", default="cpu", type=_backend, help="cpu | gpu | auto")
-    p.add_argument("--json", action="store_true", help="print a JSON array (one item per point) as the last line")
+    p.add_argument("--json", action="store_true",
+                   help="print a JSON array (one item per point: params, rates_hz, cv_isi, synchrony, "
+                        "network_synchrony, ...) as the last line")
     p.add_argument("--no-record", action="store_true", help="do not record the points in the run registry")
     p.set_defaults(handler=cmd_scan)
 
@@ -78,7 +83,8 @@ def _print_table(res) -> None:
     if many:
         pops = []
     meta = any(p.get("metastability") for p in res.points)
-    heads = [*res.paths, *(f"rate {k}" for k in pops), *(f"CV {k}" for k in pops), *(("mean rate",) if many else ()),
+    heads = [*res.paths, *(f"rate {k}" for k in pops), *(f"CV {k}" for k in pops), *(f"sync {k}" for k in pops),
+             *(("mean rate", "sync all") if many else ()),
              *(("rate_std", "switch/s", "FF") if meta else ()), "run"]
     width = [max(len(h), 10) for h in heads]
     print("  ".join(f"{h:>{w}}" for h, w in zip(heads, width)))
@@ -86,9 +92,10 @@ def _print_table(res) -> None:
         cells = [str(p["params"][k]) for k in res.paths]
         cells += [_f(p.get("rates_hz", {}).get(k) if p.get("rates_hz") else None) for k in pops]
         cells += [_f(p.get("cv_isi", {}).get(k) if p.get("cv_isi") else None) for k in pops]
+        cells += [_f((p.get("synchrony") or {}).get(k)) for k in pops]
         if many:
             rates = list((p.get("rates_hz") or {}).values())
-            cells.append(_f(sum(rates) / len(rates) if rates else None))
+            cells += [_f(sum(rates) / len(rates) if rates else None), _f(p.get("network_synchrony"))]
         if meta:
             m = p.get("metastability") or {}
             cells += [_f(m.get("rate_std_hz")), _f(m.get("switch_rate_hz")), _f(m.get("fano_factor_mean"))]

@@ -86,7 +86,9 @@ _RESULT_COLUMNS = ("backend", "device", "threads", "n_neurons", "n_synapses", "t
                    "build_s", "sim_s", "rtf", "versions", "host", "git", "phases", "summary",
                    "spike_file", "network_dir")
 # summary keys shown at the top level of a run's dict
-_SUMMARY_KEYS = ("rates_hz", "cv_isi", "n_spikes", "spikes_sha256", "bytes_per_synapse")
+# (a run recorded before a key existed, or by a command that does not compute it: None)
+_SUMMARY_KEYS = ("rates_hz", "cv_isi", "synchrony", "network_synchrony", "n_spikes", "spikes_sha256",
+                 "bytes_per_synapse")
 
 
 def home() -> Path:

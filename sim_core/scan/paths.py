@@ -1,6 +1,7 @@
 """Addressing a field of a spec by path: ``inputs.bg.params.rate``,
 ``projections[2].synapse.weight``, ``populations.E.params.I_e`` — the same paths that spec
-errors name.
+errors name. Several items of a list take one value together: ``projections[2,3].synapse.weight``
+sets the weight of projections 2 and 3 (Brunel's g: both inhibitory projections at once).
 
 The spec is taken as plain data with its defaults filled in (``to_data(spec, True)``), so
 every field of the format exists and a path that does not resolve is a typo: the error says
@@ -15,18 +16,25 @@ import re
 
 from ..errors import SpecError, did_you_mean, one_of
 
-_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+_TOKEN = re.compile(r"\.?([^.\[\]]+)|\[(\d+(?:\s*,\s*\d+)*)\]")
 
 
-def parse_path(path: str) -> list[str | int]:
-    """'projections[2].synapse.weight' -> ['projections', 2, 'synapse', 'weight']."""
+def parse_path(path: str) -> list[str | int | tuple[int, ...]]:
+    """'projections[2].synapse.weight' -> ['projections', 2, 'synapse', 'weight'];
+    'projections[2,3].synapse.weight' -> ['projections', (2, 3), 'synapse', 'weight']."""
     tokens, pos = [], 0
     while pos < len(path):
         m = _TOKEN.match(path, pos)
         if m is None or (pos == 0 and path.startswith(".")):
             raise SpecError(f"--param {path}", "not a spec path; write it like inputs.bg.params.rate or "
                                                "projections[2].synapse.weight")
-        tokens.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        if m.group(1) is not None:
+            tokens.append(m.group(1))
+        else:
+            idx = tuple(int(k) for k in m.group(2).split(","))
+            if len(set(idx)) != len(idx):
+                raise SpecError(f"--param {path}", f"[{m.group(2)}] names an item twice")
+            tokens.append(idx[0] if len(idx) == 1 else idx)
         pos = m.end()
     if not tokens:
         raise SpecError("--param", "empty path")
@@ -63,24 +71,37 @@ def _where(tokens) -> str:
     return out
 
 
+def _each(tokens) -> list[list]:
+    """The single-index token lists a path with index lists stands for, in order."""
+    out = [[]]
+    for t in tokens:
+        out = [o + [k] for o in out for k in (t if isinstance(t, tuple) else (t,))]
+    return out
+
+
 def get_path(data, path: str):
-    """The value at ``path`` (None for a key that may exist but is not set)."""
-    tokens = parse_path(path)
-    node = data
-    for i, t in enumerate(tokens):
-        node = _step(node, t, _where(tokens[:i]), path, i == len(tokens) - 1)
-    return node
+    """The value at ``path`` (None for a key that may exist but is not set); a path with an
+    index list (``projections[2,3].synapse.weight``): the list of the values."""
+    parsed = parse_path(path)
+    values = []
+    for tokens in _each(parsed):
+        node = data
+        for i, t in enumerate(tokens):
+            node = _step(node, t, _where(tokens[:i]), path, i == len(tokens) - 1)
+        values.append(node)
+    return values if any(isinstance(t, tuple) for t in parsed) else values[0]
 
 
 def set_path(data, path: str, value):
-    """A deep copy of ``data`` with ``value`` at ``path``."""
-    tokens = parse_path(path)
+    """A deep copy of ``data`` with ``value`` at ``path`` (at each of its items, for a path
+    with an index list)."""
     out = copy.deepcopy(data)
-    node = out
-    for i, t in enumerate(tokens[:-1]):
-        node = _step(node, t, _where(tokens[:i]), path, False)
-    _step(node, tokens[-1], _where(tokens[:-1]), path, True)  # checks the container
-    node[tokens[-1]] = copy.deepcopy(value)
+    for tokens in _each(parse_path(path)):
+        node = out
+        for i, t in enumerate(tokens[:-1]):
+            node = _step(node, t, _where(tokens[:i]), path, False)
+        _step(node, tokens[-1], _where(tokens[:-1]), path, True)  # checks the container
+        node[tokens[-1]] = copy.deepcopy(value)
     return out
 
 

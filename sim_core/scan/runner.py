@@ -34,7 +34,10 @@ WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS
 @dataclass
 class ScanResult:
     """``points``: one dict per grid point, in grid order, with ``index``, ``run_id``,
-    ``params`` ({path: value}), ``seed``, ``rates_hz``, ``cv_isi``, ``sim_s`` (or ``error``)."""
+    ``params`` ({path: value}), ``seed``, ``rates_hz``, ``cv_isi``, ``synchrony`` (per
+    population), ``network_synchrony`` (all recorded neurons together), ``sim_s`` (or
+    ``error``). Synchrony is ``analysis.stats.synchrony``, the app's live measure: the Fano
+    factor of the population spike count in 1 ms bins."""
     scan_id: str
     paths: list[str]
     points: list[dict] = field(default_factory=list)
@@ -43,18 +46,20 @@ class ScanResult:
     wall_s: float | None = None
 
     def to_json(self) -> list[dict]:
-        keys = ("run_id", "params", "seed", "rates_hz", "cv_isi", "metastability", "build_s", "sim_s", "error")
+        keys = ("run_id", "params", "seed", "rates_hz", "cv_isi", "synchrony", "network_synchrony", "metastability",
+                "build_s", "sim_s", "error")
         return [{k: p.get(k) for k in keys} for p in self.points]
 
     def frame(self):
-        """A DataFrame: one row per point, a column per parameter path, ``rates_hz.<pop>``
-        and ``cv_isi.<pop>`` columns."""
+        """A DataFrame: one row per point, a column per parameter path, ``rates_hz.<pop>``,
+        ``cv_isi.<pop>``, ``synchrony.<pop>`` and ``network_synchrony`` columns."""
         import pandas as pd
         rows = []
         for p in self.points:
             row = {"run_id": p.get("run_id"), "seed": p.get("seed"), **p["params"]}
-            for key in ("rates_hz", "cv_isi", "metastability"):
+            for key in ("rates_hz", "cv_isi", "synchrony", "metastability"):
                 row.update({f"{key}.{pop}": v for pop, v in (p.get(key) or {}).items()})
+            row["network_synchrony"] = p.get("network_synchrony")
             row.update(sim_s=p.get("sim_s"), error=p.get("error"))
             rows.append(row)
         return pd.DataFrame(rows)
@@ -95,11 +100,11 @@ def run_point(spec_data: dict, seed: int, backend: str, t_sim: float, t_presim: 
 def run_batch(spec_datas: list[dict], seed: int, backend: str, t_sim: float, t_presim: float,
               threads: int = 1, n_gpus: int = 0, measure: str | None = None) -> list[dict]:
     """Several points as one network (``batch``; one point: its own network, exactly as
-    run alone). Per point, the registry's fields: its rates, CVs and measure; the batch's
+    run alone). Per point, the registry's fields: its rates, CVs, synchrony and measure; the batch's
     build and simulation time shared equally, and the whole batch's in ``summary['batch']``."""
     if n_gpus and "CUDA_VISIBLE_DEVICES" not in os.environ:
         _pick_gpu(n_gpus)
-    from ..analysis.stats import summary_of
+    from ..analysis.stats import population_synchrony, summary_of
     from ..engine.simulation import Simulation
     from ..io import provenance
     from ..io.registry import simulation_fields
@@ -118,7 +123,8 @@ def run_batch(spec_datas: list[dict], seed: int, backend: str, t_sim: float, t_p
         spikes = {n: sim.spikes(n) for n in sim.spike_record.recorded} if single else batch.split(sim, k, point)
         sizes = {n: point.populations[n].size for n in spikes}
         rates, cvs = summary_of(spikes, sizes, t_presim, t_total)
-        summary = {"rates_hz": rates, "cv_isi": cvs}
+        sync, network_sync = population_synchrony(spikes, t_presim, t_total)
+        summary = {"rates_hz": rates, "cv_isi": cvs, "synchrony": sync, "network_synchrony": network_sync}
         if measure == "metastability":
             from ..analysis.clusters import metastability
             summary["metastability"] = metastability(spikes, point, t_presim, t_total)
@@ -279,7 +285,8 @@ def _run_all(client, result, points, specs, run_ids, seed, backend, t_sim, t_pre
                     summary = fields["summary"]
                     point.update(rates_hz=summary["rates_hz"], cv_isi=summary["cv_isi"], build_s=fields["build_s"],
                                  sim_s=fields["sim_s"], n_synapses=fields["n_synapses"],
-                                 host=fields["host"]["hostname"])
+                                 host=fields["host"]["hostname"], synchrony=summary.get("synchrony"),
+                                 network_synchrony=summary.get("network_synchrony"))
                     if "metastability" in summary:
                         point["metastability"] = summary["metastability"]
                 slots[i] = point

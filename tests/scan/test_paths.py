@@ -68,3 +68,20 @@ def test_point_specs_validate_each_point():
     with pytest.raises(SpecError) as err:
         point_specs(spec, [{"inputs.ext.params.rate": -1.0}])
     assert str(err.value).startswith("inputs.ext.params.rate: ") and "scan point" in str(err.value)
+
+
+def test_an_index_list_sets_several_items_to_one_value(data):
+    """Brunel's g: both inhibitory weights at once, one scan axis."""
+    path = "projections[2,3].synapse.weight"
+    assert parse_path(path) == ["projections", (2, 3), "synapse", "weight"]
+    assert parse_path("projections[2, 3].synapse.weight")[1] == (2, 3)
+    new = set_path(data, path, -2.5)
+    assert get_path(new, path) == [-2.5, -2.5] and get_path(data, path) == [-1.2, -1.2]
+    assert get_path(new, "projections[1].synapse.weight") == 0.2
+    assert parse_param(f"{path}=-1,-2") == (path, [-1, -2])
+    spec = point_specs(load(SPEC["brunel_small"]), [{path: -0.6}])[0]
+    assert [p["synapse"]["weight"] for p in spec["projections"]] == [0.2, 0.2, -0.6, -0.6, 0.2, 0.2]
+    for bad, words in (("projections[2,9].synapse.weight", "projections has 6 items"),
+                       ("projections[2,2].synapse.weight", "names an item twice")):
+        with pytest.raises(SpecError, match=words):
+            set_path(data, bad, 1.0)

@@ -72,6 +72,7 @@ def test_scan_cli_json_on_an_existing_cluster(tmp_path):
     points = json.loads(res.stdout.strip().splitlines()[-1])
     assert [p["params"] for p in points] == [{"inputs.ext.params.rate": 6000}, {"inputs.ext.params.rate": 9000}]
     assert all(set(p["rates_hz"]) == {"E", "I"} and set(p["cv_isi"]) == {"E", "I"} for p in points)
+    assert all(set(p["synchrony"]) == {"E", "I"} and p["network_synchrony"] > 0 for p in points)
     assert "run/s" in res.stderr or "2/2" in res.stderr  # the progress bar
     assert [r["status"] for r in Registry().runs(kind="scan")] == ["complete", "complete"]
     bad = subprocess.run([sys.executable, "-m", "sim_core.cli", "scan", spec, "--param", "inputs.bgg.params.rate=1"],

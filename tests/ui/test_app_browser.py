@@ -12,13 +12,6 @@ sync_api = pytest.importorskip("playwright.sync_api")
 from app.launch import open_app as _open, status as _status, wait_for as _wait_for  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def server():
-    from app.launch import running_app
-    with running_app(backend="cpu") as url:
-        yield url
-
-
 def test_page_loads_and_diagram_has_the_notation(server, browser):
     page = _open(browser, server)
     assert _status(page) == (0.0, 0)
@@ -153,7 +146,7 @@ def test_the_diagram_fits_a_narrow_window(server, browser):
     page.goto(server, timeout=120_000)
     page.locator(".status-line").first.wait_for(timeout=120_000)
     page.locator(".bk-tab", has_text="Network").first.click()
-    svg = page.locator("svg[viewBox]").first
+    svg = page.locator("svg.spikescope-notation").first  # not the first icon on the page
     assert _wait_for(lambda: svg.is_visible())
     box = svg.bounding_box()
     assert box["x"] >= 360 and box["x"] + box["width"] <= 1000 + 1, box

@@ -36,13 +36,6 @@ def message(page) -> str:
     return m.first.inner_text() if m.count() else ""
 
 
-@pytest.fixture(scope="module")
-def server():
-    from app.launch import running_app
-    with running_app(backend="cpu") as url:
-        yield url
-
-
 def test_status_line_says_ready_and_what_to_do_then_running_then_paused(server, browser):
     page = open_app(browser, server)
     line = page.locator(".status-line").first

@@ -253,6 +253,8 @@ def test_undo_and_redo_take_back_any_change(state):
     editor.item_select.value = "I"
     editor.remove()
     assert "I" not in state.spec.populations and len(state.spec.projections) < len(original.projections)
+    gone = len(original.projections) - len(state.spec.projections)
+    assert f"population I and its {gone} projections removed (Undo restores them)" in state.message
     assert not editor.undo_button.disabled
     editor.undo_button.clicks += 1
     assert state.spec == original and "undone" in state.message and not editor.redo_button.disabled
