@@ -78,3 +78,13 @@ def billion_laughs(levels: int = 9, fanout: int = 9) -> str:
     anchors += [f"&a{i} [{', '.join([f'*a{i - 1}'] * fanout)}]" for i in range(1, levels)]
     return ("format: spikescope/1\nname: laughs\npopulations:\n  E:\n    model: iaf_psc_exp\n"
             f"    size: 10\n    params:\n      I_e: [{', '.join(anchors)}]\n")
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app served on a free port (CPU backend), one per test module: its URL. (Here,
+    not in tests/ui/conftest.py: a second conftest module would shadow this one for
+    ``from conftest import ...``.)"""
+    from app.launch import running_app
+    with running_app(backend="cpu") as url:
+        yield url
