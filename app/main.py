@@ -22,6 +22,7 @@ from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
 from widgets.lesson_content import LESSONS
 from widgets.lessons import LessonPanel
+from widgets.plasticity import LearningPanel
 from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
 from widgets.state import RUNNER, SessionLimits, SimulationState
@@ -94,6 +95,7 @@ def busy_page(limit: int):
 
 
 STATS_MS = 500.0  # live statistics over the last half second
+LEARNING_TAB = 4  # index of the Learning tab in the main tabs
 
 
 def _statistics_text(snap, window_ms: float) -> str:
@@ -138,6 +140,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     diagram = DiagramView(state=state)
     weights = WeightsPanel(state=state)
     scans = ScanView(state=state)
+    learning = LearningPanel(state=state)
 
     shown = {}  # what the plots show: redraw only when it changed (an idle page costs nothing)
     # fixed size, like the status line: changing text must not re-lay out the page
@@ -162,10 +165,14 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
                 if clusters not in live:
                     clusters.refresh(snap)  # hides itself
             scans.refresh()
+            # every tick: it samples on its own clock (a few times a second), and draws only
+            # while its tab is shown
+            learning.refresh(active=tabs.active == LEARNING_TAB)
 
     activity = pn.Column(*views, clusters, topo, sizing_mode="stretch_width")
-    tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans), dynamic=False,
-                   sizing_mode="stretch_width")
+    # Learning last: a saved session names its tab by index (spikescope-session/1)
+    tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans),
+                   ("Learning", learning), dynamic=False, sizing_mode="stretch_width")
     files = FilesPanel(state=state)
     if preset is not None:
         files.preset.value, files.scale.value = preset
@@ -219,6 +226,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         pn.state.on_session_destroyed(lambda ctx: state.close())
     page.state, page.tick, page.present, page.stats = state, tick, present, stats  # for notebooks, tests and benchmarks
     page.lessons, page.scans, page.files, page.tabs = lessons, scans, files, tabs
+    page.learning = learning
     return page
 
 

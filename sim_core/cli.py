@@ -74,7 +74,7 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_nonneg("--threads", int), help="CPU threads (default: all cores)")
     r.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
     r.add_argument("--progress", action="store_true", help="show the progress bar even with --json")
-    r.add_argument("--out", help="write DIR/spikes.h5 (SONATA) and DIR/run.json")
+    r.add_argument("--out", help="write DIR/spikes.h5 (SONATA), DIR/run.json and, with recorders.weights, DIR/weights.h5")
     r.add_argument("--save-connectivity", action="store_true", help="also write the network as SONATA in DIR/sonata")
     r.add_argument("--no-record", action="store_true", help="do not record the run in the run registry")
     r.add_argument("--realtime", action="store_true",
@@ -132,6 +132,7 @@ def _run(args, spec, run, show) -> int:
         loop = _run_loop(sim, t_total, args, show)
     else:
         sim.run(t_total, progress=show)
+    sim.snapshot_weights()  # the last snapshot at the end of the run
     rates, cvs = population_summary(sim, args.t_presim, t_total)
     sim_s = sim.timers["simulate"]
     summary = {
@@ -147,6 +148,7 @@ def _run(args, spec, run, show) -> int:
     }
     if loop is not None:
         summary["loop"] = loop
+    summary.update(_plasticity_summary(sim))
     run.summary.update(rates_hz=rates, cv_isi=cvs)
     summary["run_id"] = run.id
     if args.out:
@@ -180,11 +182,47 @@ def _run_loop(sim, t_total, args, show) -> dict:
     return out
 
 
+def _plasticity_summary(sim) -> dict:
+    """What plastic projections did: STDP history reads that lacked spikes (0 when exact),
+    and for rewiring projections ``structural: {formed, eliminated, synapses}`` (summed over
+    them) with the failed formations and the counts per projection."""
+    if not hasattr(sim.backend, "plasticity_counters") or not any(
+            p.synapse.model != "static_synapse" or p.rewiring is not None for p in sim.spec.projections):
+        return {}
+    ct = sim.backend.plasticity_counters()
+    out = {"plasticity": {"history_overflows": ct["history_overflows"]}}
+    if ct["rewiring"]:
+        per = ct["rewiring"]
+        out["structural"] = {k: sum(v[k] for v in per.values())
+                             for k in ("formed", "eliminated", "synapses", "failed_formations")}
+        out["structural"]["projections"] = {str(q): v for q, v in per.items()}
+    out.update(_topomap_summary(sim))
+    return out
+
+
+def _topomap_summary(sim) -> dict:
+    """``topomap: {times_ms, rf_spread, rf_error}`` of the map's feed-forward projection at
+    every weight snapshot (analysis.topomap), when it is recorded."""
+    from .analysis.topomap import grid_units, map_over_time, map_projection
+    spec, wr = sim.spec, sim.weight_record
+    q = map_projection(spec)
+    if q is None or wr is None or q not in wr.projections:
+        return {}
+    p = spec.projections[q]
+    sheets = {n: spec.populations[n].positions for n in (p.source, p.target)}
+    pos = {n: grid_units(sim.network.connectome.positions[n], sheets[n].extent, sheets[n].shape) for n in sheets}
+    return {"topomap": {"projection": q, **map_over_time(wr, q, pos[p.source], pos[p.target],
+                                                         sheets[p.target].shape)}}
+
+
 def _write_out(out: Path, sim, spec, summary):
     from .io.sonata import write_spikes
     from .spec import to_plain
     out.mkdir(parents=True, exist_ok=True)
     write_spikes(out / "spikes.h5", {n: sim.spikes(n) for n in sim.spike_record.recorded})
+    if sim.weight_record is not None:
+        from .io.weights_h5 import write_weights
+        write_weights(out / "weights.h5", sim.weight_record)
     record = {**summary, "spec": to_plain(spec), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (out / "run.json").write_text(json.dumps(record, indent=2))
 

@@ -24,6 +24,7 @@ def kernel_env(tmp_path_factory):
     mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
     mp.setenv("MPLBACKEND", "Agg")
     mp.setenv("SPIKESCOPE_REGISTRY", "off")  # notebooks' runs stay out of the user's run registry
+    mp.setenv("SPIKESCOPE_NOTEBOOK_SHORT", "1")  # long studies (a map learning for 60 s) run a short version
     yield
     mp.undo()
 

@@ -211,7 +211,7 @@ class NetworkEditor(pn.viewable.Viewer):
                                                          value=rule.get("allow_multapses", True),
                                                          description=_doc(rule_cls, "allow_multapses"))
             syn = cur["synapse"]
-            f["synapse.weight"] = pn.widgets.TextInput(label="weight (pA; mV for delta)", value=str(syn.get("weight")),
+            f["synapse.weight"] = pn.widgets.TextInput(label="weight (pA; mV for delta, nS for cond)", value=str(syn.get("weight")),
                                                        description=_doc(Synapse, "weight") + "; a number or a "
                                                        "distribution, e.g. {dist: normal, mean: 87.8, std: 8.78}")
             f["synapse.delay"] = pn.widgets.TextInput(label="delay (ms)", value=str(syn.get("delay", 1.0)),

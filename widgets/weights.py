@@ -39,7 +39,7 @@ class WeightsPanel(pn.viewable.Viewer):
         self._src = ColumnDataSource(dict(left=[], right=[], top=[]))
         self._after = ColumnDataSource(dict(x=[], top=[], width=[]))
         fig = figure(height=260, sizing_mode="stretch_width", title="Weight distribution",
-                     x_axis_label="weight (pA; mV for delta)", y_axis_label="synapses",
+                     x_axis_label="weight (pA; mV for delta, nS for cond)", y_axis_label="synapses",
                      tools="pan,wheel_zoom,reset,save")
         fig.quad(left="left", right="right", top="top", bottom=0, source=self._src, fill_alpha=0.5,
                  fill_color="#999999", line_color=None, legend_label="full resolution")

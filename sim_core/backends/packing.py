@@ -51,6 +51,7 @@ class Packed:
     slot_of: dict[int, int]  # projection index -> kernel slot (spike-delivered projections)
     n_synapses: int
     min_delay: int  # smallest spike delay in steps (NEST's min_delay), 16 at most
+    groups: tuple = ()  # source groups (populations, then spike generators), as group_of numbers them
 
     def nbytes(self) -> int:
         """Synapse storage: targets, per-synapse weights or codes and their tables,
@@ -180,8 +181,10 @@ def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) ->
         group_of[start:start + spec.populations[name].size] = gidx[name]
     for name, sid in net.input_src.items():
         group_of[sid] = gidx[name]
+    # plastic projections have their own rows (``backends.plastic``)
     deliv = [c for c in net.connectome.connections
-             if c.source in spec.populations or c.source in net.input_src]
+             if (c.source in spec.populations or c.source in net.input_src)
+             and spec.projections[c.index].synapse.model == "static_synapse"]
     per_group = {g: [] for g in groups}  # one pass (a list per group scanned every projection: 0.26 s for
     for q, c in enumerate(deliv):      # 320 groups x 12,800 projections in a batch of clustered networks)
         per_group[c.source].append(q)
@@ -244,4 +247,4 @@ def pack(net: Network, max_batch: int = 16, regenerate_weights: bool = False) ->
         fixed_array(table), syn_d, pr_regen, pr_wdist, pr_wstream, np.array([net.seed], np.uint64))
     dmin = min([c.delay if c.delays is None else int(c.delays.min(initial=max_batch)) for c in deliv]
                + [max_batch])
-    return Packed(syn, {c.index: q for q, c in enumerate(deliv)}, int(syn0), max(1, int(dmin)))
+    return Packed(syn, {c.index: q for q, c in enumerate(deliv)}, int(syn0), max(1, int(dmin)), tuple(groups))

@@ -51,6 +51,10 @@ class Backend(Protocol):
     def membrane_potential(self) -> np.ndarray:
         """V_m (mV) of every neuron, on the host."""
 
+    def weights(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) of every synapse of a projection as it is now (plastic
+        weights change), sources and targets 0-based within their populations."""
+
     # live edits ---------------------------------------------------------------
     def set_weight(self, projection: int, weight: float) -> None:
         """A one-valued projection's weight, for the spikes emitted after the change (the

@@ -5,7 +5,7 @@ function's source as a CUDA device function), so both backends run the same arit
 Synaptic input is summed in int64 fixed point (scale 2**FIX_BITS, round to nearest): an
 integer sum does not depend on the order of its terms, so the GPU's atomics, whatever the
 thread order, give the CPU's sums bit for bit. With 32 bits every weight is off by at
-most 2**-33 (pA or mV) and a slot converts back exactly while |sum| < 2**21 (two million
+most 2**-33 (pA, mV or nS) and a slot converts back exactly while |sum| < 2**21 (two million
 pA). Everything else is per neuron, in NEST's order, in float64, on both devices.
 """
 from __future__ import annotations
@@ -15,14 +15,16 @@ import math
 import numpy as np
 from numba import njit
 
-from ..network.layout import (EL, EXPM1, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN, P11EX,
-                              P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
+from ..network.layout import (CE_CM, CE_EEX, CE_EIN, CE_EL, CE_GL, CE_STEP, CE_TAU_EX, CE_TAU_IN, COND_EXP, EL,
+                              PARROT, EXPM1, G_EX, G_IN, H_INT, I0, I_EX, I_IN, IE, DI_EX, DI_IN, INIT_EX, INIT_IN,
+                              P11EX, P11IN, P20, P21EX, P21EXA, P21IN, P21INA, P22, P31EX, P31IN, P32EX, P32IN,
                               PSC_ALPHA, PSC_EXP, REFR_BUF, REFR_INPUT, THETA, V, VMIN, VRESET)
 from .packing import (DC_AMP, DC_D, DC_FIRST, DC_LAST, DC_PTR, PZ_D, PZ_ELAM, PZ_FIRST, PZ_LAM, PZ_LAST,
                       PZ_PTR, PZ_STREAM, PZ_W, SY_PR_COFF, SY_PR_D, SY_PR_DOFF, SY_PR_REGEN, SY_PR_SINGLE,
                       SY_PR_SYN0, SY_PR_TOFF, SY_PR_WDIST, SY_PR_WOFF, SY_PR_WQ, SY_PR_WSTREAM, SY_SYN_CODE,
                       SY_SYN_D, SY_SYN_W, SY_W_TABLE_Q, SY_WSEED)
 from ..random.philox import SMALL_MEAN, draw, poisson, poisson_inversion, uniform4
+from .rkf45 import evolve_step
 
 FIX_BITS = 32
 FIX_SCALE = float(2 ** FIX_BITS)
@@ -46,6 +48,8 @@ def update_neuron(i, r, m, P, S, refr, refr_counts, rdecay, in_ex, in_in, h):
     """One step of neuron i (parameters: row r of the table P); in_ex/in_in: weighted
     input arriving this step. Returns True on a spike. Mirrors NEST's update() of each
     model line by line."""
+    if m == PARROT:  # NEST's parrot_neuron: a spike for a step in which spikes arrived
+        return in_ex + in_in > 0.0
     if m == PSC_EXP:
         if refr[i] == 0:
             S[i, V] = (S[i, V] * P[r, P22] + S[i, I_EX] * P[r, P21EX] + S[i, I_IN] * P[r, P21IN]
@@ -69,6 +73,20 @@ def update_neuron(i, r, m, P, S, refr, refr_counts, rdecay, in_ex, in_in, h):
         S[i, I_IN] = P[r, P21INA] * S[i, DI_IN] + P[r, P11IN] * S[i, I_IN]
         S[i, DI_IN] *= P[r, P11IN]
         S[i, DI_IN] += P[r, INIT_IN] * in_in
+    elif m == COND_EXP:  # NEST's RKF45 with GSL's step control (rkf45.py); V is absolute
+        t_end = P[r, CE_STEP]
+        h_try = S[i, H_INT] if S[i, H_INT] > 0.0 else t_end  # NEST starts with the time step
+        v, ge, gi, h_next = evolve_step(
+            S[i, V], S[i, G_EX], S[i, G_IN], t_end, h_try, refr[i] > 0, P[r, VRESET], P[r, THETA], P[r, CE_GL],
+            P[r, CE_EL], P[r, CE_EEX], P[r, CE_EIN], P[r, CE_CM], S[i, I0], P[r, IE], P[r, CE_TAU_EX],
+            P[r, CE_TAU_IN])
+        S[i, H_INT] = h_next
+        S[i, G_EX] = ge + in_ex  # conductance jumps (nS) at the end of the step
+        S[i, G_IN] = gi - in_in  # inhibitory weights are negative, g_in grows by |w|
+        if refr[i] > 0:
+            refr[i] -= 1
+            v = P[r, VRESET]  # V_reset < V_th: the threshold test below passes it by
+        S[i, V] = v
     else:  # delta: weights are voltage jumps, both signs in one buffer
         x = in_ex + in_in
         if refr[i] == 0:

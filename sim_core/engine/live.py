@@ -4,6 +4,7 @@ live-edit methods (``backends.protocol``). Anything structural (sizes, rules, de
 nodes) needs a rebuild."""
 from __future__ import annotations
 
+from ..network import layout as L
 from ..spec.model import NetworkSpec
 from ..network.neurons import fill_population, initial_v, population_params
 
@@ -39,7 +40,7 @@ def apply_live(sim, new: NetworkSpec) -> None:
         params = net.params[a:b].copy()
         prm = population_params(new, name, k, sim.seed)
         refr = fill_population(params, pop.model, prm, net.dt)
-        backend.set_neuron_params(a, b, params, refr, initial_v(new, name, k, sim.seed, prm["E_L"]))
+        backend.set_neuron_params(a, b, params, refr, initial_v(new, name, k, sim.seed, params[:, L.EL]))
     for i, (p_old, p_new) in enumerate(zip(old.projections, new.projections)):
         if p_old.synapse.weight != p_new.synapse.weight and isinstance(p_new.synapse.weight, float):
             backend.set_weight(i, p_new.synapse.weight)

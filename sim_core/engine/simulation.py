@@ -12,7 +12,7 @@ import numpy as np
 
 from ..backends import make_backend, resolve
 from ..backends.protocol import Outputs
-from ..errors import SpikeScopeError
+from ..errors import BackendError, SpikeScopeError
 from ..spec.model import NetworkSpec
 from ..network.network import build_network
 from .recording import SpikeRecord, VoltageRecord
@@ -28,6 +28,18 @@ def _builder_namespace(backend: str):
         return None
     from ..backends.gpu import device
     return device.array_module()
+
+
+def _plastic_on_cpu(spec: NetworkSpec, asked: str, chosen: str) -> str:
+    """Plastic synapses run on the CPU backend only so far: 'auto' takes the CPU for them,
+    'gpu' is refused with the projection that needs the CPU."""
+    plastic = [i for i, p in enumerate(spec.projections) if p.synapse.model != "static_synapse"]
+    if chosen != "gpu" or not plastic:
+        return chosen
+    if asked == "auto":
+        return "cpu"
+    raise BackendError(f"--backend gpu: projections[{plastic[0]}] is plastic ({spec.projections[plastic[0]].synapse.model}); "
+                       "plastic synapses run on the CPU backend only so far (use --backend cpu or auto)")
 
 
 class Simulation:
@@ -49,7 +61,7 @@ class Simulation:
                  threads: int | None = None, keep_ms: float | None = None, **backend_options):
         self.spec = spec
         self.seed = spec.seed if seed is None else int(seed)
-        self.backend_name = resolve(backend)
+        self.backend_name = _plastic_on_cpu(spec, backend, resolve(backend))
         self.timers = PhaseTimers()
         if self.backend_name == "gpu":  # the GPU's memory too, before anything is allocated there
             from ..backends.gpu import device
@@ -76,6 +88,14 @@ class Simulation:
                                           int(round(vm.interval / net.dt)), net.dt, keep_ms=keep_ms)
         else:
             self.voltages = VoltageRecord([], np.zeros(0, np.int64), 1, net.dt, capacity=1)
+        wr = spec.recorders.weights
+        self.weight_record = None
+        if wr is not None:
+            from .weights import WeightRecord
+            self.weight_record = WeightRecord(wr.projections, int(round(wr.interval / net.dt)), net.dt,
+                                              getattr(self.backend, "rewiring", set()))
+        from .spot import SpotDrive
+        self.spot = SpotDrive(net, self.backend)  # the topographic map's moving input, if any
         self.steps_done = 0
         # Numba compiles (or loads from its cache) on first call: do it now, timed apart,
         # so that neither build_s nor sim_s hides compile time.
@@ -116,6 +136,14 @@ class Simulation:
                 left -= self._advance(left)
 
     def _advance(self, n: int) -> int:
+        wr = self.weight_record
+        if wr is not None:  # stop at the next snapshot
+            if wr.due(self.steps_done):
+                wr.take(self.steps_done, self.backend)
+            n = min(n, wr.steps_to_next(self.steps_done))
+        if self.spot:  # new rates at every period's start
+            self.spot.apply(self.steps_done)
+            n = min(n, self.spot.steps_to_next(self.steps_done))
         v = self.voltages
         out = Outputs(self._out_step, self._out_id, self._out_n, v.index, v.every, v.buf, v.n)
         done = self.backend.advance(self.steps_done, n, out)
@@ -130,7 +158,19 @@ class Simulation:
                 if self.backend.flush(out) and self._out_n[0] == 0:
                     break
             v.drain()
+        if wr is not None and wr.due(self.steps_done):
+            wr.take(self.steps_done, self.backend)
         return done
+
+    def weights(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) of every synapse of a projection now (sources and
+        targets 0-based within their populations); plastic weights as they are now."""
+        return self.backend.weights(projection)
+
+    def snapshot_weights(self) -> None:
+        """A weight snapshot now (the end of a run), if weights are recorded."""
+        if self.weight_record is not None:
+            self.weight_record.take(self.steps_done, self.backend)
 
     def attach_sink(self, sink) -> None:
         """Pass every recorded spike from now on to ``sink.append(steps, global ids)``
@@ -160,6 +200,9 @@ class Simulation:
         self.backend.reset()
         self.spike_record.clear()
         self.voltages.clear()
+        if self.weight_record is not None:
+            self.weight_record.clear()
+        self.spot.applied = -1
         self.steps_done = 0
 
     # ------------------------------------------------------------------ results

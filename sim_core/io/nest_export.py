@@ -172,7 +172,12 @@ import nest
 import numpy as np
 
 SPEC_SEED = {int(spec.get("seed", 0))}
-DT = {_num(spec.get("dt", 0.1))}  # ms'''
+DT = {_num(spec.get("dt", 0.1))}  # ms
+# plastic projections: index -> the private synapse model that connects them (their weights
+# are saved with --weights-out)
+PLASTIC = {repr({i: (_private(i, p["synapse"]["model"]), p["source"], p["target"])
+                 for i, p in enumerate(spec.get("projections", []))
+                 if p["synapse"].get("model", DEFAULT_SYNAPSE) != DEFAULT_SYNAPSE})}'''
 
 
 def _kernel() -> str:
@@ -267,13 +272,24 @@ def _projection(i: int, proj: dict, spec: dict) -> list[str]:
     delay = syn.get("delay", DEFAULT_DELAY)
     if _is_linear_delay(delay) and rule["rule"] not in SPATIAL_RULES:
         return lines + _connect_then_set_delays(i, proj, spec)
-    return lines + [_connect(proj, syn.get("model", DEFAULT_SYNAPSE), _delay(delay))]
+    model = syn.get("model", DEFAULT_SYNAPSE)
+    if model != DEFAULT_SYNAPSE:  # a private copy, so that its connections can be found (PLASTIC)
+        lines.append(f"nest.CopyModel({_str(model)}, {_str(_private(i, model))})")
+        model = _private(i, model)
+    return lines + [_connect(proj, model, _delay(delay))]
+
+
+def _private(i: int, model: str) -> str:
+    return f"{model}_projection_{i}"
 
 
 def _connect(proj: dict, synapse_model: str, delay: str) -> str:
     """``nest.Connect(source, target, conn_spec, syn_spec)``; ``delay`` is an expression."""
+    # a plastic synapse's parameters are per connection in NEST (stdp_synapse: tau_plus,
+    # lambda, alpha, mu_plus, mu_minus, Wmax), so they go with the weight
+    params = [(k, _num(v)) for k, v in (proj["synapse"].get("params") or {}).items()]
     syn_spec = _dict([("synapse_model", _str(synapse_model)),
-                      ("weight", _value(proj["synapse"]["weight"])), ("delay", delay)])
+                      ("weight", _value(proj["synapse"]["weight"])), ("delay", delay)] + params)
     return _statement("", "nest.Connect", [_node(proj["source"]), _node(proj["target"]),
                                            _dict(_conn_entries(proj["rule"])), syn_spec])
 
@@ -320,7 +336,7 @@ def _connect_then_set_delays(i: int, proj: dict, spec: dict) -> list[str]:
     """Distance-dependent delays for a rule that NEST gives no spatial parameters: connect
     through a private copy of the synapse model, then set the delays from the positions."""
     model = proj["synapse"].get("model", DEFAULT_SYNAPSE)
-    private = f"{model}_projection_{i}"
+    private = _private(i, model)
     delay = proj["synapse"]["delay"]
     # distances on the target's sheet, as the engine takes them
     sheet = spec["populations"][proj["target"]]["positions"]
@@ -377,6 +393,9 @@ def parse_args(argv):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--spikes-out", metavar="FILE.npz", help="P.times, P.senders per population P")
     parser.add_argument("--voltages-out", metavar="FILE.npz", help="P.times, P.senders, P.V_m")
+    parser.add_argument("--weights-out", metavar="FILE.npz",
+                        help="final weights of plastic projections: K.source, K.target, K.weight "
+                             "(K the projection's index; ids 0-based in their populations)")
     args = parser.parse_args(argv)
     # recorder start and simulated time must lie on NEST's time grid
     for name in ("t_sim", "t_presim"):
@@ -427,6 +446,17 @@ def mean_cv_isi(times, senders):
     return float(np.mean(cvs)) if cvs else None
 
 
+def plastic_weights(model, sources, targets):
+    """source, target (0-based in their populations) and weight of a synapse model's connections."""
+    conns = nest.GetConnections(synapse_model=model)
+    if len(conns) == 0:
+        return {"source": np.zeros(0, np.int64), "target": np.zeros(0, np.int64), "weight": np.zeros(0)}
+    st = conns.get(["source", "target", "weight"])
+    return {"source": np.atleast_1d(st["source"]) - sources[0].global_id,
+            "target": np.atleast_1d(st["target"]) - targets[0].global_id,
+            "weight": np.atleast_1d(np.asarray(st["weight"], dtype=float))}
+
+
 def save_npz(path, per_population):
     """Arrays as "P.key" entries, P the population."""
     np.savez(path, **{f"{name}.{key}": values for name, arrays in per_population.items()
@@ -456,6 +486,9 @@ def main(argv=None):
     if args.voltages_out:
         save_npz(args.voltages_out, {name: population_events(vm, pops[name], ("V_m",))
                                      for name, vm in voltmeters.items()})
+    if args.weights_out:
+        save_npz(args.weights_out, {str(k): plastic_weights(model, pops[src], pops[tgt])
+                                    for k, (model, src, tgt) in PLASTIC.items()})
     # the recorders start at t_presim, so every recorded spike lies in the measured window
     seconds = args.t_sim / 1000.0
     rates = {name: len(s["times"]) / (len(pops[name]) * seconds) if seconds > 0 else 0.0

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import brunel, clustered, microcircuit
+from . import brunel, clustered, microcircuit, topomap
 
 PRESETS: dict[str, Callable[..., dict]] = {
     "brunel": brunel.build,              # NEST brunel_alpha_nest.py
     "clustered": clustered.build,        # NEST EI_clustered_network (Rostami et al.)
     "microcircuit": microcircuit.build,  # NEST Potjans_2014 (Potjans & Diesmann 2014)
+    "topomap": topomap.build,            # Bamford et al. 2010 / Knight & Senk et al. (GeNN)
 }
 
 

@@ -40,10 +40,10 @@ class Network:
     seed: int
     dt: float
     pop_start: dict[str, int]
-    model: np.ndarray  # int8 per neuron
+    model: np.ndarray  # code per neuron: int8, int16 when a code needs it (layout.py)
     params: np.ndarray  # (N, layout.N_COLS)
     refr_counts: np.ndarray
-    v0: np.ndarray  # initial V relative to E_L
+    v0: np.ndarray  # initial V relative to E_L (absolute for iaf_cond_exp: its EL column is 0)
     connectome: Connectome
     poisson: Drive
     dc: Drive
@@ -94,7 +94,8 @@ def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = Fa
         pop_start[name] = s
         s += pop.size
     n = s
-    model = np.empty(n, np.int8)
+    codes = [L.MODEL_CODES[pop.model] for pop in spec.populations.values()]
+    model = np.empty(n, np.int8 if max(codes, default=0) <= np.iinfo(np.int8).max else np.int16)  # see layout
     P = np.zeros((n, L.N_COLS))
     refr = np.empty(n, np.int32)
     v0 = np.empty(n)
@@ -103,7 +104,7 @@ def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = Fa
         prm = population_params(spec, name, k, seed)
         model[a:b] = L.MODEL_CODES[pop.model]
         refr[a:b] = fill_population(P[a:b], pop.model, prm, dt)
-        v0[a:b] = initial_v(spec, name, k, seed, prm["E_L"])
+        v0[a:b] = initial_v(spec, name, k, seed, P[a:b, L.EL])  # V is relative to the EL column
     if xp is None:
         connectome = build_connectome(spec, seed)
     else:
@@ -119,16 +120,17 @@ def _drives(spec, connectome, pop_start, n, dt):
     parts = {"poisson_generator": [], "dc_generator": []}
     for c in connectome.connections:
         inp = spec.inputs.get(c.source)
-        if inp is None or inp.model not in parts:
+        if inp is None or inp.model not in parts and inp.model != "spot_poisson_generator":
             continue
         first, last = _window(inp.params, dt, current=inp.model == "dc_generator")
         tgt = pop_start[c.target] + c.targets.astype(np.int64)
         m = tgt.shape[0]
-        if inp.model == "poisson_generator":
+        kind = "poisson_generator" if inp.model == "spot_poisson_generator" else inp.model
+        if kind == "poisson_generator":  # a spot's rates are set per period (engine.spot)
             value = np.full(m, (inp.params.get("rate") or 0.0) * dt / 1000.0)
         else:  # dc: the current each target receives is amplitude * weight
             value = (inp.params.get("amplitude") or 0.0) * c.weight_array().astype(np.float64)
-        parts[inp.model].append((tgt, value, c.weight_array().astype(np.float64), c.delay_array(),
+        parts[kind].append((tgt, value, c.weight_array().astype(np.float64), c.delay_array(),
                                  first, last, streams.stream(streams.POISSON, c.index), c.index))
     return _as_drive(parts["poisson_generator"], n), _as_drive(parts["dc_generator"], n)
 

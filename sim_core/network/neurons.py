@@ -34,6 +34,11 @@ def fill_population(P: np.ndarray, model: str, prm: dict[str, np.ndarray], h: fl
     """Write propagators into rows of P (one row per neuron); returns refractory counts.
     Propagators are computed per distinct parameter set with Python's libm, as NEST does."""
     n = P.shape[0]
+    if model == "iaf_cond_exp":
+        return _fill_cond_exp(P, prm, h)
+    if model == "parrot_neuron":  # no parameters, no refractoriness
+        P[:] = 0.0
+        return np.zeros(n, np.int32)
     tau_ex = prm.get("tau_syn_ex", np.ones(n))
     tau_in = prm.get("tau_syn_in", np.ones(n))
     keys = np.column_stack([prm["tau_m"], prm["C_m"], tau_ex, tau_in])
@@ -65,10 +70,29 @@ def fill_population(P: np.ndarray, model: str, prm: dict[str, np.ndarray], h: fl
     return np.floor(prm["t_ref"] / h + 0.5).astype(np.int32)  # = prop.refractory_steps, vectorised
 
 
+def _fill_cond_exp(P: np.ndarray, prm: dict[str, np.ndarray], h: float) -> np.ndarray:
+    """iaf_cond_exp's parameters as its step (backends/rkf45.py) reads them; V is absolute
+    (the EL column holds 0). The ODE runs over NEST's step length, tics * ms per tic
+    (Time::get_ms), which for some dt (0.7 ms) is not the nearest double to dt."""
+    P[:] = 0.0
+    for col, name in ((L.CE_GL, "g_L"), (L.CE_CM, "C_m"), (L.CE_EEX, "E_ex"), (L.CE_EIN, "E_in"),
+                      (L.CE_TAU_EX, "tau_syn_ex"), (L.CE_TAU_IN, "tau_syn_in"), (L.CE_EL, "E_L"),
+                      (L.THETA, "V_th"), (L.VRESET, "V_reset"), (L.IE, "I_e")):
+        P[:, col] = prm[name]
+    P[:, L.CE_STEP] = (1 / 1000.0) * round(h * 1000.0)  # NEST's MS_PER_TIC * tics, 1,000 tics per ms
+    P[:, L.VMIN] = -np.inf
+    with np.errstate(divide="ignore"):
+        P[:, L.TAU_M] = prm["C_m"] / prm["g_L"]  # the membrane time constant (inf without leak)
+    return np.floor(prm["t_ref"] / h + 0.5).astype(np.int32)
+
+
 def initial_v(spec: NetworkSpec, name: str, pop_index: int, seed: int, e_l: np.ndarray) -> np.ndarray:
-    """Initial membrane potential relative to E_L. As in NEST, an unset V_m is the model's
+    """Initial membrane potential relative to ``e_l`` (the parameters' EL column: E_L, or 0
+    for iaf_cond_exp, whose V is absolute). As in NEST, an unset V_m is the model's
     default (-70 mV) whatever E_L is: setting E_L does not move V_m."""
     pop = spec.populations[name]
+    if not NEURON_MODELS[pop.model].state:  # parrot_neuron: no membrane
+        return np.zeros(pop.size)
     v = pop.initial.get("V_m", NEURON_MODELS[pop.model].state[0].default)
     return draw_array(v, pop.size, seed, streams.stream(streams.INITIAL, pop_index),
                       f"populations.{name}.initial.V_m") - e_l

@@ -1,6 +1,6 @@
 """Purposes of random streams; a stream id is ``purpose << 24 | index`` so that every
 random number in a run is keyed on (seed, purpose, population/projection, ...)."""
-CONNECT, WEIGHT, DELAY, PARAM, INITIAL, POSITION, POISSON = range(1, 8)
+CONNECT, WEIGHT, DELAY, PARAM, INITIAL, POSITION, POISSON, REWIRE, SPOT = range(1, 10)
 
 
 def stream(purpose: int, index: int) -> int:

@@ -193,13 +193,35 @@ class Resolution:
 
 @dataclass(frozen=True)
 class Synapse:
-    weight: Value = field(metadata=meta("pA (mV for iaf_psc_delta)"))
+    weight: Value = field(metadata=meta("pA (mV for iaf_psc_delta, nS for iaf_cond_exp)"))
     delay: Union[float, Normal, Lognormal, Uniform, Exponential, LinearDelay] = field(
         default=1.0, metadata=meta("rounded to the dt grid, >= dt", unit="ms"))
-    model: Literal["static_synapse"] = field(default="static_synapse", metadata=meta("synapse model"))
+    model: Literal["static_synapse", "stdp_synapse"] = field(default="static_synapse", metadata=meta(
+        "synapse model; stdp_synapse: NEST's (Guetig et al. 2003), the weights change"))
+    params: Mapping[str, float] = field(default_factory=_empty, metadata=meta(
+        "synapse model parameters (stdp_synapse: tau_plus, lambda, alpha, mu_plus, mu_minus, Wmax)"))
     receptor: Optional[Literal["excitatory", "inhibitory"]] = field(
         default=None, metadata=meta("default: from the sign of the mean weight"))
     resolution: Optional[Resolution] = field(default=None, metadata=meta("limited weight resolution"))
+
+
+@dataclass(frozen=True)
+class Rewiring:
+    """Structural plasticity after Bamford et al. (2010) as in Knight & Senk et al. (GeNN):
+    every ``interval`` ms, ``attempts`` times a source row and a target are drawn at random;
+    an existing synapse between them is removed with ``p_elim_below`` when its weight is
+    below ``threshold`` (``p_elim_above`` otherwise); a missing one is formed, at weight
+    ``weight``, with the rule's distance-dependent probability p(d), if the row has room."""
+    interval: float = field(default=1.0, metadata=meta("time between rewiring events", unit="ms", gt=0.0))
+    attempts: int = field(default=10, metadata=meta("rewiring attempts per event", ge=1))
+    capacity: int = field(default=64, metadata=meta("synapses per source row at most", ge=1))
+    threshold: float = field(default=0.0, metadata=meta("weight below which p_elim_below applies"))
+    p_elim_below: float = field(default=1.0, metadata=meta("elimination probability of a weak synapse",
+                                                            ge=0.0, le=1.0))
+    p_elim_above: float = field(default=0.0, metadata=meta("elimination probability of a strong synapse",
+                                                            ge=0.0, le=1.0))
+    weight: Optional[float] = field(default=None, metadata=meta(
+        "weight of a new synapse (default: the synapse's weight)"))
 
 
 @dataclass(frozen=True)
@@ -208,6 +230,8 @@ class Projection:
     target: str = field(metadata=meta("population"))
     rule: Rule = field(metadata=meta("connection rule"))
     synapse: Synapse = field(metadata=meta("synapse"))
+    rewiring: Optional[Rewiring] = field(default=None, metadata=meta(
+        "structural plasticity: synapses formed and removed while it runs"))
 
 
 @dataclass(frozen=True)
@@ -218,10 +242,18 @@ class Voltmeter:
 
 
 @dataclass(frozen=True)
+class WeightRecorder:
+    projections: tuple[int, ...] = field(metadata=meta("indices of the recorded projections"))
+    interval: float = field(default=100.0, metadata=meta("time between snapshots", unit="ms", gt=0.0))
+
+
+@dataclass(frozen=True)
 class Recorders:
     spikes: Union[Literal["all"], tuple[str, ...]] = field(
         default="all", metadata=meta("'all' or a list of population names"))
     voltmeter: Optional[Voltmeter] = field(default=None, metadata=meta("membrane potential recording"))
+    weights: Optional[WeightRecorder] = field(default=None, metadata=meta(
+        "weight snapshots of projections (DIR/weights.h5)"))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import math
 import re
 
 from ..errors import SpecError, did_you_mean, one_of
-from .declarations import DEVICE_MODELS, NEURON_MODELS
+from .declarations import DEVICE_MODELS, NEURON_MODELS, SYNAPSE_MODELS
 from .model import (POP_NAME_PATTERN, FixedIndegree, FixedOutdegree, FixedTotalNumber,
                     LinearDelay, NetworkSpec, OneToOne, PairwiseBernoulli, GaussianP,
                     ExponentialP, Normal, Lognormal, Uniform, Exponential)
@@ -67,7 +67,7 @@ def _check_population(spec, name, pop):
             raise SpecError(f"{path}.initial.{key}", f"unknown state variable of {pop.model}; valid: "
                             f"{one_of(decl.state_names)}{did_you_mean(key, decl.state_names)}")
     merged = {**decl.defaults(), **pop.params}
-    v_reset, v_th = merged["V_reset"], merged["V_th"]
+    v_reset, v_th = merged.get("V_reset"), merged.get("V_th")
     if isinstance(v_reset, float) and isinstance(v_th, float) and not v_reset < v_th:
         raise SpecError(f"{path}.params.V_reset", f"{v_reset} mV must be below V_th ({v_th} mV)")
     if pop.positions is not None:
@@ -195,6 +195,10 @@ def _check_projection(spec, i, proj):
         if rule.N > pairs:
             raise SpecError(f"{rp}.N", f"{rule.N} exceeds the {pairs} distinct pairs while "
                             "allow_multapses is false")
+    if src_is_input and spec.inputs[proj.source].model == "spot_poisson_generator" and \
+            spec.populations[proj.target].positions is None:
+        raise SpecError(f"{path}.target", f"a spot_poisson_generator drives a spatial population; '{proj.target}' "
+                        "has no positions")
     spatial_ok = (not src_is_input and spec.populations[proj.source].positions is not None
                   and spec.populations[proj.target].positions is not None)
     if isinstance(rule, PairwiseBernoulli):
@@ -218,11 +222,68 @@ def _check_projection(spec, i, proj):
         if lowest is None or lowest < spec.dt / 2:
             raise SpecError(f"{sp}.delay", f"the distribution can draw delays below dt/2 ({spec.dt / 2} ms); "
                             f"add low: {spec.dt / 2} or more")
+    _check_synapse_model(spec, sp, proj)
+    if proj.rewiring is not None:
+        _check_rewiring(spec, path, proj)
+    if spec.populations[proj.target].model == "parrot_neuron":
+        lowest = syn.weight if isinstance(syn.weight, float) else _lowest_possible(syn.weight)
+        if lowest is None or lowest <= 0.0:
+            raise SpecError(f"{sp}.weight", "a parrot_neuron repeats spikes that arrive with a positive weight")
     if syn.receptor is not None and isinstance(syn.weight, float):
         sign_ok = syn.weight >= 0 if syn.receptor == "excitatory" else syn.weight <= 0
         if not sign_ok:
             raise SpecError(f"{sp}.receptor", f"{syn.receptor} contradicts the weight {syn.weight}; "
                             "NEST routes by the sign of the weight")
+
+
+def _check_synapse_model(spec, sp, proj):
+    syn = proj.synapse
+    decl = SYNAPSE_MODELS[syn.model]
+    for key, value in syn.params.items():
+        p = f"{sp}.params.{key}"
+        d = _declared(p, decl, key)
+        if isinstance(value, bool) or not isinstance(value, float):
+            raise SpecError(p, f"expected a number{(' in ' + d.unit) if d.unit else ''}")
+        _check_param_bound(p, d, value)
+    if syn.model != "stdp_synapse":
+        if syn.params and not decl.params:
+            raise SpecError(f"{sp}.params", f"{syn.model} has no parameters")
+        return
+    if syn.resolution is not None:
+        raise SpecError(f"{sp}.resolution", "a plastic synapse (stdp_synapse) cannot have a weight resolution: "
+                        "its weights change continuously")
+    src = spec.inputs.get(proj.source)
+    if src is not None:  # NEST refuses it too ("does not support spike input")
+        raise SpecError(f"{sp}.model", f"stdp_synapse needs a population as its source; '{proj.source}' is a "
+                        f"{src.model} (as in NEST, relay it through a population)")
+    if syn.receptor == "inhibitory":
+        raise SpecError(f"{sp}.receptor", "stdp_synapse weights lie in [0, Wmax]: excitatory only")
+    wmax = syn.params.get("Wmax", decl.param("Wmax").default)
+    lowest = syn.weight if isinstance(syn.weight, float) else _lowest_possible(syn.weight)
+    if lowest is None or lowest < 0.0:
+        raise SpecError(f"{sp}.weight", "stdp_synapse weights lie in [0, Wmax]: the weight must not be negative"
+                        + ("" if isinstance(syn.weight, float) else " (bound the distribution: low: 0)"))
+    if isinstance(syn.weight, float) and syn.weight > wmax:
+        raise SpecError(f"{sp}.weight", f"{syn.weight} exceeds Wmax ({wmax})")
+
+
+def _check_rewiring(spec, path, proj):
+    rp = f"{path}.rewiring"
+    if proj.source not in spec.populations:
+        raise SpecError(f"{rp}", f"rewiring needs a population as its source; '{proj.source}' is an input")
+    if not isinstance(proj.rule, PairwiseBernoulli):
+        raise SpecError(f"{path}.rule", "a rewiring projection forms synapses with its rule's probability: "
+                        "use pairwise_bernoulli (a constant p or a distance-dependent profile)")
+    if not isinstance(proj.synapse.delay, float):
+        raise SpecError(f"{path}.synapse.delay", "a rewiring projection needs one delay (new synapses get it)")
+    if proj.synapse.resolution is not None:
+        raise SpecError(f"{path}.synapse.resolution", "a rewiring projection cannot have a weight resolution")
+    w = proj.rewiring.weight if proj.rewiring.weight is not None else proj.synapse.weight
+    if not isinstance(w, float):
+        raise SpecError(f"{rp}.weight", "the weight of new synapses is needed (the synapse's weight is a "
+                        "distribution)")
+    if abs(proj.rewiring.interval / spec.dt - round(proj.rewiring.interval / spec.dt)) > 1e-9:
+        raise SpecError(f"{rp}.interval", f"{proj.rewiring.interval} ms is not a multiple of dt ({spec.dt} ms)")
 
 
 def _check_recorders(spec):
@@ -243,6 +304,18 @@ def _check_recorders(spec):
                                 f"neurons of '{name}'")
         if abs(vm.interval / spec.dt - round(vm.interval / spec.dt)) > 1e-9:
             raise SpecError("recorders.voltmeter.interval", f"{vm.interval} ms is not a multiple of dt ({spec.dt} ms)")
+    wr = rec.weights
+    if wr is not None:
+        for i, q in enumerate(wr.projections):
+            if not 0 <= q < len(spec.projections):
+                raise SpecError(f"recorders.weights.projections[{i}]", f"{q} is not a projection index "
+                                f"(0 to {len(spec.projections) - 1})")
+            src = spec.inputs.get(spec.projections[q].source)
+            if src is not None and src.model != "spike_generator":
+                raise SpecError(f"recorders.weights.projections[{i}]", f"projection {q} comes from a {src.model}: "
+                                "it has no synapses to record")
+        if abs(wr.interval / spec.dt - round(wr.interval / spec.dt)) > 1e-9:
+            raise SpecError("recorders.weights.interval", f"{wr.interval} ms is not a multiple of dt ({spec.dt} ms)")
 
 
 # One part of a spec checked as ``validate`` checks it (for live edits, e.g. the closed loop).

@@ -69,7 +69,7 @@ def test_presets_pass_the_spec_parser_and_schema(name, scale):
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_excitatory_and_inhibitory_weight_signs(name):
-    spec = preset_dict(name, 0.5 if name != "microcircuit" else 0.1)
+    spec = preset_dict(name, {"microcircuit": 0.1, "topomap": 1}.get(name, 0.5))
     for proj in spec["projections"]:
         w = proj["synapse"]["weight"]
         src = proj["source"]
@@ -80,11 +80,11 @@ def test_excitatory_and_inhibitory_weight_signs(name):
 
 
 def test_registry_rejects_unknown_names_and_parameters():
-    with pytest.raises(ValueError, match=r"unknown preset 'x'; choose one of brunel, clustered, microcircuit"):
+    with pytest.raises(ValueError, match=r"unknown preset 'x'; choose one of brunel, clustered, microcircuit, topomap"):
         preset_dict("x")
     with pytest.raises(ValueError, match="valid: g, eta"):
         preset_dict("brunel", gee=3)
-    assert set(PRESETS) == {"brunel", "clustered", "microcircuit"}
+    assert set(PRESETS) == {"brunel", "clustered", "microcircuit", "topomap"}
 
 
 # ------------------------------------------------------------------ brunel
@@ -307,3 +307,29 @@ def test_clustered_scaling_and_overrides():
         clustered.build(0.001)
     with pytest.raises(ValueError, match="valid: n_clusters"):
         clustered.build(Q=5)
+
+
+# ------------------------------------------------------------------ topomap
+def test_topomap_spec():
+    """The GeNN model's numbers (MODELS.md, "Topographic map") in NEST's terms."""
+    from sim_core.spec import from_dict
+    d = preset_dict("topomap", 2)
+    assert {n: p["size"] for n, p in d["populations"].items()} == {"input": 1024, "target": 1024}
+    assert d["populations"]["target"]["positions"] == {"kind": "grid", "shape": [32, 32], "extent": [32.0, 32.0],
+                                                       "periodic": True}
+    t = d["populations"]["target"]["params"]
+    assert (t["C_m"], t["g_L"], t["V_th"], t["t_ref"], t["tau_minus"]) == (20000.0, 1000.0, -54.0, 5.0, 64.0)
+    ff, lat = d["projections"][1], d["projections"][2]
+    assert ff["rule"]["p"] == {"spatial": "gaussian", "p_center": 0.16, "sigma": 2.5}
+    assert lat["rule"]["p"] == {"spatial": "gaussian", "p_center": 1.0, "sigma": 1.0}
+    syn = ff["synapse"]["params"]
+    # A+ = lambda Wmax = 0.1 g_max; A- = alpha A+ = 1.2 A+ tau+ / tau-
+    assert syn["lambda"] * syn["Wmax"] == pytest.approx(0.1 * 200.0)
+    assert syn["alpha"] == pytest.approx(1.2 * 20.0 / 64.0) and syn["mu_plus"] == syn["mu_minus"] == 0.0
+    assert ff["rewiring"]["attempts"] == 40 and ff["rewiring"]["threshold"] == 100.0  # 10 scale^2; g_max / 2
+    assert d["inputs"]["spot"]["params"]["tiles"] == 2.0
+    from_dict(d)
+    with pytest.raises(ValueError, match="whole number"):
+        preset_dict("topomap", 1.5)
+    with pytest.raises(ValueError, match="unknown option 'x'"):
+        preset_dict("topomap", 1, x=1)

@@ -7,7 +7,8 @@ import numpy as np
 
 from ...network import layout as L
 from ...network.network import Network
-from .. import packing
+from ...errors import SpikeScopeError
+from .. import packing, plastic
 from ..protocol import Outputs
 from . import kernels
 from .kernels import Out, Pending
@@ -29,7 +30,12 @@ class CpuBackend:
         n = net.n_neurons
         self.threads = numba.get_num_threads()
         self.packed = packing.pack(net, MAX_BATCH, regenerate_weights)
-        self.n_synapses = self.packed.n_synapses
+        # plastic projections: their own rows, advanced on one thread (cpu/plastic_kernel.py)
+        self._plastic0 = plastic.pack_plastic(net, self.packed.synapses.group_of, list(self.packed.groups))
+        self.plastic = self._plastic0._replace(**{f: getattr(self._plastic0, f).copy() for f in plastic.MUTABLE})
+        self._plastic_conns = plastic.plastic_connections(net)
+        self._plastic_index = {c.index: q for q, c in enumerate(self._plastic_conns)}
+        self.n_synapses = self.packed.n_synapses + sum(c.n_synapses for c in plastic.plastic_connections(net))
         # steps per parallel region: up to the smallest spike delay, capped to bound the scratch
         self.batch = max(1, min(self.packed.min_delay, SCRATCH_ENTRIES // max(n, 1)))
         # A small network runs as one chunk, the whole call in one parallel region
@@ -37,7 +43,7 @@ class CpuBackend:
         # second thread saves (clustered network, delays of one step, us per step with 1 vs 2
         # threads: 140 neurons 0.72 vs 2.22, 500: 2.7 vs 3.4, 1,000: 5.1 vs 5.0, 2,000:
         # 10.6 vs 8.6). The crossover is near 1,000 neurons x steps per region.
-        chunks = 1 if n * self.batch <= SMALL_WORK else max(1, min(self.threads, n))
+        chunks = 1 if n * self.batch <= SMALL_WORK or self._plastic_index else max(1, min(self.threads, n))
         bounds = np.linspace(0, n, chunks + 1).astype(np.int64)
         self.lo, self.hi = bounds[:-1].copy(), bounds[1:].copy()
         self.D = net.max_delay + 1
@@ -66,6 +72,7 @@ class CpuBackend:
         self.neurons.refr[:] = 0
         self._pending.sg_pos[0] = 0
         self._pending.pending_n[0] = 0
+        plastic.reset_plastic(self.plastic, self._plastic0)
 
     def advance(self, k0: int, n_steps: int, out: Outputs) -> int:
         if not 1 <= self.batch <= self._scratch_batch:
@@ -74,7 +81,8 @@ class CpuBackend:
         o = Out(out.out_step, out.out_id, out.out_n, out.vm_idx, np.int64(out.vm_every), out.vm_out, out.vm_n)
         if self.lo.shape[0] == 1:  # one chunk: the whole call in one parallel region
             return kernels.advance_one(k0, n_steps, self.net.dt, np.uint64(self.net.seed), self.neurons, self.drives,
-                                       self.packed.synapses, self.ring_ex, self.ring_in, self._pending, o)
+                                       self.packed.synapses, self.plastic, self.ring_ex, self.ring_in,
+                                       self._pending, o)
         return kernels.advance(k0, n_steps, self.batch, self.net.dt, np.uint64(self.net.seed), self.lo, self.hi,
                                self.neurons, self.drives, self.packed.synapses, self.ring_ex, self.ring_in,
                                self._pending, o)
@@ -89,7 +97,43 @@ class CpuBackend:
                 "regenerate_weights": bool(self.packed.synapses.pr_regen.any())}
 
     def synapse_bytes(self) -> int:
-        return self.packed.nbytes()
+        pl = self.plastic
+        return self.packed.nbytes() + pl.slot_tgt.nbytes + pl.slot_w.nbytes + pl.slot_d.nbytes
+
+    # ------------------------------------------------------------------ plasticity
+    def weights(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) of every synapse of a projection now, by source."""
+        c = self.net.connectome.connections[projection]
+        if projection in self._plastic_index:
+            return plastic.synapses_of(self.plastic, self._plastic_index[projection], c.indptr.shape[0] - 1)
+        return c.sources().astype(np.int64), c.targets.astype(np.int64), c.weight_array().astype(np.float64)
+
+    @property
+    def rewiring(self) -> set[int]:
+        """Projections whose synapses change (structural plasticity)."""
+        return {int(self._plastic_conns[q].index) for q in self.plastic.rw_pp}
+
+    def weight_slots(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) of every slot of a plastic projection: target -1 and
+        weight NaN for an empty one."""
+        c = self.net.connectome.connections[projection]
+        return plastic.slots_of(self.plastic, self._plastic_index[projection], c.indptr.shape[0] - 1)
+
+    def plasticity_counters(self) -> dict:
+        """STDP history reads that lacked spikes; per rewiring projection, synapses formed,
+        eliminated, formations that found the row full, the synapses now, and formations and
+        eliminations by distance (``bin_mm`` wide bins)."""
+        pl = self.plastic
+        out = {"history_overflows": int(pl.counters[0]), "rewiring": {}}
+        for r, q in enumerate(pl.rw_pp):
+            cap, r0, n_src = int(pl.pp_cap[q]), int(pl.pp_row0[q]), int(pl.pp_nsrc[q])
+            out["rewiring"][int(self._plastic_conns[q].index)] = {
+                "formed": int(pl.rw_count[r, 0]), "eliminated": int(pl.rw_count[r, 1]),
+                "failed_formations": int(pl.rw_count[r, 2]),
+                "synapses": int((pl.slot_tgt[r0:r0 + n_src * cap] >= 0).sum()),
+                "formed_by_distance": pl.rw_hist[r, 0].tolist(), "eliminated_by_distance": pl.rw_hist[r, 1].tolist(),
+                "bin_mm": float(pl.rw_fpar[r, 9])}
+        return out
 
     def membrane_potential(self) -> np.ndarray:
         return self.neurons.S[:, L.V] + self.neurons.P[self.neurons.prow, L.EL]
@@ -99,8 +143,11 @@ class CpuBackend:
         """Applies to spikes emitted after the change: the pending ones are delivered first
         with the old weight. Device drives (Poisson, DC) are not spike-delivered
         projections: see set_drives."""
-        kernels.deliver_pending(self.net.n_neurons, self.D, self.packed.synapses, self.ring_ex, self.ring_in,
-                                self._pending)
+        if projection in self._plastic_index:
+            raise SpikeScopeError(f"projections[{projection}].synapse.weight: a plastic projection's weights "
+                                  "change by themselves; rebuild to set them")
+        kernels.deliver_pending(self.net.n_neurons, self.D, self.packed.synapses, self.plastic, self.ring_ex,
+                                self.ring_in, self._pending)
         self.net.connectome.connections[projection].weight = weight
         if projection in self.packed.slot_of:
             self.packed.synapses.pr_wq[self.packed.slot_of[projection]] = packing.fixed_array(weight)

@@ -14,6 +14,7 @@ from ..packing import (SY_GROUP_OF, SY_GRP_PROJ, SY_GRP_PTR, SY_INDPTR, SY_PR_CO
                        SY_PR_IPTR0, SY_PR_NTGT, SY_PR_REGEN, SY_PR_SINGLE, SY_PR_SRC0, SY_PR_TGT0, SY_PR_WOFF,
                        SY_PR_WQ, SY_SYN_TGT)
 from ..step import delay_at, delay_source, is_excitatory, neuron_step, voltage, weight_at, weight_source
+from .plastic_kernel import deliver_plastic, post_spike, rewiring_events
 
 # What the kernel keeps between calls (pending spikes, spike-generator position, scratch)
 # and the host's output buffers; indexed by constant (see ``packing``)
@@ -78,13 +79,15 @@ def _deliver_spikes(t_lo, t_hi, pd, ns, D, sy, ring_ex, ring_in):
 
 
 @njit(cache=True, nogil=True)
-def deliver_pending(n_neurons, D, sy, ring_ex, ring_in, pd):
+def deliver_pending(n_neurons, D, sy, pl, ring_ex, ring_in, pd):
     """Deliver the pending spikes now (before a live weight change: it then applies to
     spikes emitted after it, on both backends, however the run was split into calls).
-    Integer sums: the same slots as delivering them at the next batch's start."""
+    Integer sums: the same slots as delivering them at the next batch's start. Plastic
+    projections ``pl`` (one chunk only) learn as they would have then."""
     ns = pd[PD_PENDING_N][0]
     if ns > 0:
         _deliver_spikes(0, n_neurons, pd, ns, D, sy, ring_ex, ring_in)
+        deliver_plastic(pd[PD_P_STEP], pd[PD_P_ID], ns, D, sy, pl, ring_ex, ring_in)
     pd[PD_PENDING_N][0] = 0
 
 
@@ -172,11 +175,12 @@ def advance(k0, n_steps, batch, h, seed, lo, hi, nr, dr, sy, ring_ex, ring_in, p
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def advance_one(k0, n_steps, h, seed, nr, dr, sy, ring_ex, ring_in, pd, out):
+def advance_one(k0, n_steps, h, seed, nr, dr, sy, pl, ring_ex, ring_in, pd, out):
     """``advance`` for one chunk of neurons (one thread owns them all): the whole call is
     one parallel region, and each step delivers the previous step's spikes itself, so no
     step waits at a barrier and none is limited by the smallest delay. Results are those of
-    ``advance`` bit for bit (integer sums; spikes in (step, neuron) order).
+    ``advance`` bit for bit (integer sums; spikes in (step, neuron) order). Plastic
+    projections ``pl`` (``cpu/plastic_kernel.py``) run here only.
 
     Why: a small network's step costs less than opening a parallel region. The clustered
     network at 140 neurons (delays of one step: a region per step) took 2.4 us per step,
@@ -202,6 +206,7 @@ def advance_one(k0, n_steps, h, seed, nr, dr, sy, ring_ex, ring_in, pd, out):
             ns = pd[PD_PENDING_N][0]
             if ns > 0:
                 _deliver_spikes(0, n_neurons, pd, ns, D, sy, ring_ex, ring_in)
+                deliver_plastic(pd[PD_P_STEP], pd[PD_P_ID], ns, D, sy, pl, ring_ex, ring_in)
             slot = k % D
             c_key, c_e, c_st = -1, -1, -1
             u0 = u1 = u2 = u3 = 0.0
@@ -211,6 +216,7 @@ def advance_one(k0, n_steps, h, seed, nr, dr, sy, ring_ex, ring_in, pd, out):
                     i, k, slot, seed, h, mtype, P, prow, rdecay, S, refr, refr_counts, dr, ring_ex,
                     ring_in, c_key, c_e, c_st, u0, u1, u2, u3)
                 if spiked:
+                    post_spike(i, k, pl)
                     pd[PD_P_STEP][ns] = k
                     pd[PD_P_ID][ns] = i
                     ns += 1
@@ -229,6 +235,7 @@ def advance_one(k0, n_steps, h, seed, nr, dr, sy, ring_ex, ring_in, pd, out):
                 ns += 1
                 pd[PD_SG_POS][0] += 1
             pd[PD_PENDING_N][0] = ns
+            rewiring_events(k, seed, pl)
             k += 1
         done[0] = k - k0
     return done[0]

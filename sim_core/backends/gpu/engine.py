@@ -262,6 +262,12 @@ class GpuBackend:
                 "regenerate_weights": bool(self.packed.synapses.pr_regen.any()),
                 "simulator": self.sim}
 
+    def weights(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(source, target, weight) of a projection's synapses: static here (plastic
+        projections run on the CPU), so the host's connectome holds them."""
+        c = self.net.connectome.connections[projection]
+        return c.sources().astype(np.int64), c.targets.astype(np.int64), c.weight_array().astype(np.float64)
+
     def synapse_bytes(self) -> int:
         return self.packed.nbytes()
 
