@@ -186,8 +186,7 @@ def _plasticity_summary(sim) -> dict:
     """What plastic projections did: STDP history reads that lacked spikes (0 when exact),
     and for rewiring projections ``structural: {formed, eliminated, synapses}`` (summed over
     them) with the failed formations and the counts per projection."""
-    if not hasattr(sim.backend, "plasticity_counters") or not any(
-            p.synapse.model != "static_synapse" or p.rewiring is not None for p in sim.spec.projections):
+    if not hasattr(sim.backend, "plasticity_counters") or not any(p.plastic for p in sim.spec.projections):
         return {}
     ct = sim.backend.plasticity_counters()
     out = {"plasticity": {"history_overflows": ct["history_overflows"]}}

@@ -43,8 +43,7 @@ MUTABLE = ("slot_tgt", "slot_w", "slot_d", "kplus", "tlast", "hist_t", "hist_k",
 
 def is_plastic(spec, index: int) -> bool:
     """Its weights change (STDP) or its synapses do (rewiring)."""
-    p = spec.projections[index]
-    return p.synapse.model != "static_synapse" or p.rewiring is not None
+    return spec.projections[index].plastic
 
 
 def plastic_connections(net: Network) -> list:

@@ -48,7 +48,8 @@ def update_neuron(i, r, m, P, S, refr, refr_counts, rdecay, in_ex, in_in, h):
     """One step of neuron i (parameters: row r of the table P); in_ex/in_in: weighted
     input arriving this step. Returns True on a spike. Mirrors NEST's update() of each
     model line by line."""
-    if m == PARROT:  # NEST's parrot_neuron: a spike for a step in which spikes arrived
+    if m == PARROT:  # as NEST's parrot_neuron, but one spike for a step in which spikes arrived
+        # (NEST sends their multiplicity and ignores the weights; here positive weights signal)
         return in_ex + in_in > 0.0
     if m == PSC_EXP:
         if refr[i] == 0:

@@ -12,11 +12,22 @@ from ..network.neurons import fill_population, initial_v, population_params
 def _structure(spec: NetworkSpec):
     """Everything that, when changed, requires rebuilding the network."""
     pops = {n: (p.model, p.size, p.initial, p.positions) for n, p in spec.populations.items()}
-    inputs = {n: (i.model, i.params.get("spike_times"), i.params.get("start"), i.params.get("stop"))
+    # the moving spot's rates are set per period from its parameters (engine.spot), and a
+    # plastic projection's weights and parameters live in its rows (backends.plastic): both
+    # are rebuilt when they change, as is tau_minus (the STDP traces' time constant)
+    inputs = {n: (i.model, i.params.get("spike_times"), i.params.get("start"), i.params.get("stop"),
+                  dict(i.params) if i.model == "spot_poisson_generator" else None)
               for n, i in spec.inputs.items()}
     projs = [(p.source, p.target, p.rule, p.synapse.delay, p.synapse.model, p.synapse.resolution,
-              isinstance(p.synapse.weight, float)) for p in spec.projections]
-    return (spec.dt, spec.seed, pops, inputs, projs, spec.recorders)
+              isinstance(p.synapse.weight, float), p.rewiring, dict(p.synapse.params),
+              p.synapse.weight if p.plastic or _from_spot(spec, p) else None) for p in spec.projections]
+    tau_minus = {n: p.params.get("tau_minus") for n, p in spec.populations.items()}
+    return (spec.dt, spec.seed, pops, inputs, projs, spec.recorders, tau_minus)
+
+
+def _from_spot(spec: NetworkSpec, p) -> bool:
+    src = spec.inputs.get(p.source)
+    return src is not None and src.model == "spot_poisson_generator"
 
 
 def can_apply_live(old: NetworkSpec, new: NetworkSpec) -> bool:

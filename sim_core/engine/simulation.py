@@ -33,13 +33,13 @@ def _builder_namespace(backend: str):
 def _plastic_on_cpu(spec: NetworkSpec, asked: str, chosen: str) -> str:
     """Plastic synapses run on the CPU backend only so far: 'auto' takes the CPU for them,
     'gpu' is refused with the projection that needs the CPU."""
-    plastic = [i for i, p in enumerate(spec.projections) if p.synapse.model != "static_synapse"]
+    plastic = [i for i, p in enumerate(spec.projections) if p.plastic]
     if chosen != "gpu" or not plastic:
         return chosen
     if asked == "auto":
         return "cpu"
-    raise BackendError(f"--backend gpu: projections[{plastic[0]}] is plastic ({spec.projections[plastic[0]].synapse.model}); "
-                       "plastic synapses run on the CPU backend only so far (use --backend cpu or auto)")
+    raise BackendError(f"--backend gpu: projections[{plastic[0]}] is plastic (STDP or rewiring); plastic "
+                       "projections run on the CPU backend only so far (use --backend cpu or auto)")
 
 
 class Simulation:

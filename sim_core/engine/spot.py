@@ -21,10 +21,13 @@ class SpotDrive:
         self.net, self.backend = net, backend
         spec = net.spec
         self.spots = []
+        names = list(spec.inputs)
         for c in net.connectome.connections:
             inp = spec.inputs.get(c.source)
             if inp is None or inp.model != "spot_poisson_generator":
                 continue
+            # one spot per input, whichever populations it drives: keyed on the input
+            period = round(float(inp.params.get("period", 20.0)) / net.dt)
             sheet = spec.populations[c.target].positions
             pos = net.connectome.positions[c.target][c.targets.astype(np.int64)]
             p = inp.params
@@ -33,13 +36,9 @@ class SpotDrive:
             self.spots.append(dict(
                 sel=np.flatnonzero(net.poisson.conn == c.index), pos=pos, block=block,
                 base=float(p.get("rate", 5.0)), peak=float(p.get("peak_rate", 152.8)),
-                sigma=float(p.get("sigma", 2.0)), stream=streams.stream(streams.SPOT, c.index),
-                lo=np.asarray(sheet.extent, np.float64) * -0.5))
-        periods = {round(float(spec.inputs[c.source].params.get("period", 20.0)) / net.dt)
-                   for c in net.connectome.connections
-                   if c.source in spec.inputs and spec.inputs[c.source].model == "spot_poisson_generator"}
-        self.every = min(periods) if periods else 0
-        self.periods = sorted(periods)
+                sigma=float(p.get("sigma", 2.0)), stream=streams.stream(streams.SPOT, names.index(c.source)),
+                lo=np.asarray(sheet.extent, np.float64) * -0.5, period=period))
+        self.periods = sorted({s["period"] for s in self.spots})
         self.applied = -1
         self.centres: list[np.ndarray] = []  # the current centre of each spot (mm)
 
@@ -56,11 +55,13 @@ class SpotDrive:
         self.applied = step
         net = self.net
         value = net.poisson.value.copy()
-        centres = []
+        centres = list(self.centres) or [None] * len(self.spots)
         for k, s in enumerate(self.spots):
+            if step % s["period"]:
+                continue  # this spot stays where it is
             u = uniform4(np.uint64(net.seed), s["stream"], 0, step)
             centre = s["lo"] + np.array([u[0], u[1]]) * s["block"]
-            centres.append(centre)
+            centres[k] = centre
             d = s["pos"] - centre
             d -= s["block"] * np.round(d / s["block"])  # the nearest copy of the spot
             r2 = (d * d).sum(axis=1)

@@ -27,7 +27,18 @@ DICT_WIDTH = 72  # longer dict displays get one entry per line
 
 
 def pynest_script(spec: dict) -> str:
-    """The PyNEST script for ``spec`` (a validated spec as plain data)."""
+    """The PyNEST script for ``spec`` (a validated spec as plain data). A model that NEST
+    cannot run as written (the moving spot input, structural plasticity after GeNN) is
+    refused with the field that has no NEST counterpart."""
+    from ..errors import SpecError
+    for name, inp in (spec.get("inputs") or {}).items():
+        if inp["model"] == "spot_poisson_generator":
+            raise SpecError(f"inputs.{name}.model", "spot_poisson_generator has no NEST counterpart (a script "
+                            "would set every poisson_generator's rate each period); not exported")
+    for i, proj in enumerate(spec.get("projections", [])):
+        if proj.get("rewiring"):
+            raise SpecError(f"projections[{i}].rewiring", "this structural plasticity (GeNN's, after Bamford et "
+                            "al.) has no NEST counterpart; not exported")
     sections = [
         _header(spec),
         _FIXED_ARGS,

@@ -233,6 +233,12 @@ class Projection:
     rewiring: Optional[Rewiring] = field(default=None, metadata=meta(
         "structural plasticity: synapses formed and removed while it runs"))
 
+    @property
+    def plastic(self) -> bool:
+        """Its weights change (STDP) or its synapses do (rewiring): it runs in the plastic
+        rows of the CPU backend (``backends.plastic``), not with the static synapses."""
+        return self.synapse.model != "static_synapse" or self.rewiring is not None
+
 
 @dataclass(frozen=True)
 class Voltmeter:

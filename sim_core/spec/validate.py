@@ -140,6 +140,13 @@ def _check_input(spec, name, inp):
             if isinstance(value, (bool, tuple)):
                 raise SpecError(p, f"expected a number in {d.unit}")
             _check_param_bound(p, d, value)
+    if inp.model == "spot_poisson_generator":
+        period = inp.params.get("period", decl.param("period").default)
+        if round(period / spec.dt) < 1 or abs(period / spec.dt - round(period / spec.dt)) > 1e-9:
+            raise SpecError(f"{path}.params.period", f"{period} ms is not a positive multiple of dt ({spec.dt} ms)")
+        tiles = inp.params.get("tiles", 1.0)
+        if abs(tiles - round(tiles)) > 1e-9:
+            raise SpecError(f"{path}.params.tiles", f"{tiles} is not a whole number of spots per side")
     start = inp.params.get("start") or 0.0
     stop = inp.params.get("stop")
     if stop is not None and stop < start:
@@ -282,6 +289,10 @@ def _check_rewiring(spec, path, proj):
     if not isinstance(w, float):
         raise SpecError(f"{rp}.weight", "the weight of new synapses is needed (the synapse's weight is a "
                         "distribution)")
+    if proj.synapse.model == "stdp_synapse":
+        wmax = proj.synapse.params.get("Wmax", SYNAPSE_MODELS["stdp_synapse"].param("Wmax").default)
+        if not 0.0 <= w <= wmax:
+            raise SpecError(f"{rp}.weight", f"{w} lies outside the plastic synapse's range [0, Wmax = {wmax}]")
     if abs(proj.rewiring.interval / spec.dt - round(proj.rewiring.interval / spec.dt)) > 1e-9:
         raise SpecError(f"{rp}.interval", f"{proj.rewiring.interval} ms is not a multiple of dt ({spec.dt} ms)")
 
@@ -306,6 +317,10 @@ def _check_recorders(spec):
             raise SpecError("recorders.voltmeter.interval", f"{vm.interval} ms is not a multiple of dt ({spec.dt} ms)")
     wr = rec.weights
     if wr is not None:
+        if not wr.projections:
+            raise SpecError("recorders.weights.projections", "name at least one projection")
+        if len(set(wr.projections)) != len(wr.projections):
+            raise SpecError("recorders.weights.projections", f"{list(wr.projections)} names a projection twice")
         for i, q in enumerate(wr.projections):
             if not 0 <= q < len(spec.projections):
                 raise SpecError(f"recorders.weights.projections[{i}]", f"{q} is not a projection index "

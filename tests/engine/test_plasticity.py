@@ -200,3 +200,79 @@ def test_topomap_run_reports_rewiring_and_the_map(tmp_path, capsys):
     from sim_core.io.weights_h5 import read_weights
     w = read_weights(tmp_path / "weights.h5")
     assert set(w) == {1, 2} and w[1]["target"].shape == w[1]["weight"].shape == (2, 256 * 64)
+
+
+def test_a_static_rewiring_projection_is_delivered_once_and_kept_off_the_gpu():
+    """A static synapse with rewiring runs in the plastic rows only (it was delivered twice,
+    and the GPU ran it without rewiring)."""
+    from sim_core.engine.simulation import _plastic_on_cpu
+    from sim_core.errors import BackendError
+    static = {"weight": 10.0, "delay": 1.0}
+    quiet = {"interval": 10_000.0, "attempts": 1, "capacity": 60}  # no event in the run
+    with_rw = from_dict(_rewiring_spec(quiet, synapse=static))
+    plain = _rewiring_spec(None, synapse=static)
+    plain["projections"][0].pop("rewiring")
+    a, b = Simulation(with_rw), Simulation(from_dict(plain))
+    a.run(500.0)
+    b.run(500.0)
+    assert a.backend.n_synapses == b.backend.n_synapses
+    for name in ("src", "tgt"):
+        assert np.array_equal(a.spikes(name)[0], b.spikes(name)[0])
+        assert np.array_equal(a.spikes(name)[1], b.spikes(name)[1])
+    assert _plastic_on_cpu(with_rw, "auto", "gpu") == "cpu"
+    with pytest.raises(BackendError, match=r"projections\[0\] is plastic"):
+        _plastic_on_cpu(with_rw, "gpu", "gpu")
+
+
+def test_edits_a_plastic_network_cannot_take_live_rebuild():
+    """Plastic weights and parameters, rewiring, tau_minus and the spot's parameters live in
+    the rows and the drive: changing them rebuilds (they were accepted and ignored, or
+    raised after half the edit was applied)."""
+    from sim_core.engine.live import can_apply_live
+    base = _rewiring_spec(REWIRING)
+    old = from_dict(base)
+    for change in (lambda d: d["projections"][0]["synapse"].update(weight=60.0),
+                   lambda d: d["projections"][0]["synapse"]["params"].update(alpha=1.0),
+                   lambda d: d["projections"][0]["rewiring"].update(attempts=5),
+                   lambda d: d["populations"]["tgt"]["params"].update(tau_minus=30.0)):
+        d = json.loads(json.dumps(base))
+        change(d)
+        assert not can_apply_live(old, from_dict(d))
+    d = json.loads(json.dumps(base))
+    d["populations"]["tgt"]["params"]["I_e"] = 340.0  # a neuron parameter still applies live
+    assert can_apply_live(old, from_dict(d))
+
+
+def test_bad_plasticity_input_names_its_field():
+    d = _rewiring_spec({**REWIRING, "weight": 500.0})
+    with pytest.raises(SpecError, match=r"projections\[0\]\.rewiring\.weight: 500.0 lies outside"):
+        from_dict(d)
+    for projections, msg in (([], "name at least one"), ([0, 0], "names a projection twice")):
+        d = _rewiring_spec(REWIRING)
+        d["recorders"]["weights"]["projections"] = projections
+        with pytest.raises(SpecError, match=rf"recorders\.weights\.projections: .*{msg}"):
+            from_dict(d)
+    spot = {"format": "spikescope/1", "name": "s", "dt": 0.1,
+            "populations": {"p": {"model": "parrot_neuron", "size": 4,
+                                  "positions": {"kind": "grid", "shape": [2, 2], "extent": [2.0, 2.0]}}},
+            "inputs": {"spot": {"model": "spot_poisson_generator", "params": {"period": 0.04}}},
+            "projections": [{"source": "spot", "target": "p", "rule": {"rule": "all_to_all"},
+                             "synapse": {"weight": 1.0, "delay": 0.1}}]}
+    with pytest.raises(SpecError, match=r"inputs\.spot\.params\.period: 0.04 ms is not a positive multiple"):
+        from_dict(spot)
+    spot["inputs"]["spot"]["params"] = {"tiles": 1.5}
+    with pytest.raises(SpecError, match=r"inputs\.spot\.params\.tiles"):
+        from_dict(spot)
+    spot["inputs"]["spot"]["params"] = {}
+    spot["projections"][0]["synapse"]["weight"] = -1.0
+    with pytest.raises(SpecError, match=r"projections\[0\]\.synapse\.weight: a parrot_neuron"):
+        from_dict(spot)
+
+
+def test_the_nest_export_refuses_what_nest_cannot_run():
+    from sim_core.io.nest_export import pynest_script
+    from sim_core.models.registry import preset_dict
+    with pytest.raises(SpecError, match=r"inputs\.spot\.model: spot_poisson_generator has no NEST counterpart"):
+        pynest_script(preset_dict("topomap", 1))
+    with pytest.raises(SpecError, match=r"projections\[0\]\.rewiring"):
+        pynest_script(_rewiring_spec(REWIRING))

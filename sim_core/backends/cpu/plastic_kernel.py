@@ -7,6 +7,9 @@ read and written by the one delivery of its source's spike, so delivery in (step
 order on one thread gives NEST's sequence of weight changes without locks. A network with
 plastic projections therefore runs as one chunk (``CpuBackend``); one without has empty
 plastic arrays, and these functions do nothing for it (a few array reads per step).
+
+Editing this file (or stdp.py, rewiring.py): clear Numba's cache (``find . -name '*.nbi'
+-delete``): ``kernels.py`` inlines these functions and is cached by its own file.
 """
 from __future__ import annotations
 
