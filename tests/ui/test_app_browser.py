@@ -153,6 +153,19 @@ def test_the_diagram_fits_a_narrow_window(server, browser):
     page.close()
 
 
+def _box(locator):
+    """The element's bounding box, waiting while it is re-rendered (the status line's span is
+    replaced at every refresh: read at that moment, it had no box and the test failed)."""
+    found = {}
+
+    def has_box() -> bool:
+        found["box"] = locator.bounding_box()
+        return found["box"] is not None
+
+    _wait_for(has_box)
+    return found["box"]
+
+
 def test_presentation_mode_fits_a_projector(server, browser):
     """At 1280x720 with ?present=1 the controls, the status line, the raster and the rates
     are on screen without scrolling; the sidebar comes back when the mode is left."""
@@ -164,8 +177,8 @@ def test_presentation_mode_fits_a_projector(server, browser):
     page.get_by_role("button", name="Pause").click()
     canvases = page.locator("canvas")
     assert _wait_for(lambda: canvases.count() >= 2)
-    boxes = [page.get_by_role("button", name="Run").bounding_box(), page.locator(".status-line").first.bounding_box(),
-             canvases.nth(0).bounding_box(), canvases.nth(1).bounding_box()]
+    boxes = [_box(page.get_by_role("button", name="Run")), _box(page.locator(".status-line").first),
+             _box(canvases.nth(0)), _box(canvases.nth(1))]
     for box in boxes:
         assert box and box["y"] >= 0 and box["y"] + box["height"] <= 720 and box["x"] + box["width"] <= 1280, boxes
     load = page.get_by_role("button", name="Load preset")
