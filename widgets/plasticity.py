@@ -295,6 +295,10 @@ class LearningPanel(pn.viewable.Viewer):
         self._sampled = {"weights": None, "map": None}  # (version, t) of the last sample
         self._stale = True  # something to show that the page does not have yet
         self._latest: dict[int, np.ndarray] = {}  # weights of the last read, per projection
+        # the figures join the page only for a model with plastic projections: every session
+        # of a lecture hall (the default model: none) would otherwise hold six more Bokeh
+        # figures in its document, kept by the allocator after the session closes
+        self._layout = pn.Column(self.note, sizing_mode="stretch_width")
         self.refresh()
 
     def _heatmap(self, title, src, mapper):
@@ -307,8 +311,7 @@ class LearningPanel(pn.viewable.Viewer):
         return fig
 
     def __panel__(self):
-        return pn.Column(self.note, self._weights_box, self._map_heading, self.map_note, self._map_box,
-                         sizing_mode="stretch_width")
+        return self._layout
 
     # ------------------------------------------------------------------ model changes
     def _follow_model(self) -> None:
@@ -346,6 +349,10 @@ class LearningPanel(pn.viewable.Viewer):
         self._map_heading.visible = bool(plastic)
         self.map_note.object = NO_MAP if plastic and not maps else ""
         self.map_note.visible = bool(plastic) and not maps
+        want = ([self.note, self._weights_box, self._map_heading, self.map_note, self._map_box] if plastic
+                else [self.note])
+        if list(self._layout.objects) != want:
+            self._layout.objects = want
         self._stale = True
 
     def _selected(self):

