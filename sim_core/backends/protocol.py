@@ -51,6 +51,10 @@ class Backend(Protocol):
     def membrane_potential(self) -> np.ndarray:
         """V_m (mV) of every neuron, on the host."""
 
+    def synaptic_currents(self) -> tuple[np.ndarray, np.ndarray]:
+        """(I_ex, I_in) in pA of every neuron now, on the host (the LFP proxy; current-based
+        models only: iaf_cond_exp keeps conductances in these columns)."""
+
     def weights(self, projection: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(source, target, weight) of every synapse of a projection as it is now (plastic
         weights change), sources and targets 0-based within their populations."""

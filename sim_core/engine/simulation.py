@@ -67,6 +67,9 @@ class Simulation:
             from ..backends.gpu import device
             from ..network import memory
             memory.check(spec, device_free=device.free_memory())
+        if spec.recorders.lfp is not None:  # the method's needs, before anything is built
+            from .lfp import check_spec
+            check_spec(spec)
         with self.timers.phase("build"):
             xp = _builder_namespace(self.backend_name)
             # the GPU draws drawn weights again by default: the builder keeps only their keys
@@ -94,6 +97,11 @@ class Simulation:
             from .weights import WeightRecord
             self.weight_record = WeightRecord(wr.projections, int(round(wr.interval / net.dt)), net.dt,
                                               getattr(self.backend, "rewiring", set()))
+        self.lfp = None
+        if spec.recorders.lfp is not None:
+            from .lfp import LfpRecord
+            with self.timers.phase("lfp_kernels"):
+                self.lfp = LfpRecord(net, keep_ms=keep_ms)
         from .spot import SpotDrive
         self.spot = SpotDrive(net, self.backend)  # the topographic map's moving input, if any
         self.steps_done = 0
@@ -144,6 +152,11 @@ class Simulation:
         if self.spot:  # new rates at every period's start
             self.spot.apply(self.steps_done)
             n = min(n, self.spot.steps_to_next(self.steps_done))
+        lfp = self.lfp
+        if lfp is not None and lfp.method == "proxy":  # stop at the next sample
+            if lfp.due(self.steps_done):
+                lfp.take(self.steps_done, self.backend)
+            n = min(n, lfp.steps_to_next(self.steps_done))
         v = self.voltages
         out = Outputs(self._out_step, self._out_id, self._out_n, v.index, v.every, v.buf, v.n)
         done = self.backend.advance(self.steps_done, n, out)
@@ -153,11 +166,17 @@ class Simulation:
                 m = int(self._out_n[0])
                 if m:
                     self.spike_record.add(self._out_step[:m], self._out_id[:m])
+                    if lfp is not None:
+                        lfp.add_spikes(self._out_step[:m], self._out_id[:m])
                     self._out_n[0] = 0
                 # spikes of done steps held back by the backend: until none are left
                 if self.backend.flush(out) and self._out_n[0] == 0:
                     break
             v.drain()
+            if lfp is not None:
+                if lfp.due(self.steps_done):
+                    lfp.take(self.steps_done, self.backend)
+                lfp.advance_to(self.steps_done)
         if wr is not None and wr.due(self.steps_done):
             wr.take(self.steps_done, self.backend)
         return done
@@ -192,6 +211,8 @@ class Simulation:
         self.stop_stream()
         self.spike_record.clear()
         self.voltages.clear()
+        if self.lfp is not None:
+            self.lfp.clear()
 
     def reset(self) -> None:
         """Back to t = 0 with the same network and initial state (rebuilds nothing); a
@@ -202,6 +223,8 @@ class Simulation:
         self.voltages.clear()
         if self.weight_record is not None:
             self.weight_record.clear()
+        if self.lfp is not None:
+            self.lfp.clear()
         self.spot.applied = -1
         self.steps_done = 0
 

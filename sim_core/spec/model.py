@@ -254,12 +254,31 @@ class WeightRecorder:
 
 
 @dataclass(frozen=True)
+class Electrodes:
+    grid: tuple[int, ...] = field(default=(10, 10), metadata=meta("electrodes along x, y; the grid is centred on [0, 0]"))
+    pitch: float = field(default=0.4, metadata=meta("distance between neighbouring electrodes", unit="mm", gt=0.0))
+    depth: float = field(default=-0.4, metadata=meta("depth below the cortical surface (negative down)", unit="mm",
+                                                     le=0.0))
+
+
+@dataclass(frozen=True)
+class LfpRecorder:
+    method: Literal["kernel", "proxy"] = field(default="kernel", metadata=meta(
+        "kernel: population kernels (Hagen et al. 2022); proxy: weighted sum of synaptic currents "
+        "(Mazzoni et al. 2015)"))
+    electrodes: Electrodes = field(default_factory=Electrodes, metadata=meta("the electrode grid"))
+    interval: float = field(default=0.5, metadata=meta("time between samples", unit="ms", gt=0.0))
+
+
+@dataclass(frozen=True)
 class Recorders:
     spikes: Union[Literal["all"], tuple[str, ...]] = field(
         default="all", metadata=meta("'all' or a list of population names"))
     voltmeter: Optional[Voltmeter] = field(default=None, metadata=meta("membrane potential recording"))
     weights: Optional[WeightRecorder] = field(default=None, metadata=meta(
         "weight snapshots of projections (DIR/weights.h5)"))
+    lfp: Optional[LfpRecorder] = field(default=None, metadata=meta(
+        "local field potential on an electrode grid (DIR/lfp.h5)"))
 
 
 @dataclass(frozen=True)

@@ -331,6 +331,29 @@ def _check_recorders(spec):
                                 "it has no synapses to record")
         if abs(wr.interval / spec.dt - round(wr.interval / spec.dt)) > 1e-9:
             raise SpecError("recorders.weights.interval", f"{wr.interval} ms is not a multiple of dt ({spec.dt} ms)")
+    if rec.lfp is not None:
+        _check_lfp(spec, rec.lfp)
+
+
+def _check_lfp(spec, lfp):
+    """The electrode grid must lie on the one sheet that the spatial populations share."""
+    el = lfp.electrodes
+    if len(el.grid) != 2 or min(el.grid) < 1:
+        raise SpecError("recorders.lfp.electrodes.grid", f"{list(el.grid)}: give two positive numbers, [nx, ny]")
+    if abs(lfp.interval / spec.dt - round(lfp.interval / spec.dt)) > 1e-9:
+        raise SpecError("recorders.lfp.interval", f"{lfp.interval} ms is not a multiple of dt ({spec.dt} ms)")
+    sheets = {(p.positions.extent, p.positions.periodic) for p in spec.populations.values() if p.positions}
+    if not sheets:
+        raise SpecError("recorders.lfp", "the LFP needs neurons with positions: give the populations `positions`")
+    if len(sheets) > 1:
+        raise SpecError("recorders.lfp", "the spatial populations lie on different sheets "
+                        f"({', '.join(str(list(e)) for e, _ in sorted(sheets))} mm, periodic or not); the LFP "
+                        "needs one sheet")
+    (ex, ey), _ = sheets.pop()
+    span = [(n - 1) * el.pitch for n in el.grid]
+    if span[0] > ex or span[1] > ey:
+        raise SpecError("recorders.lfp.electrodes.pitch", f"a {el.grid[0]}x{el.grid[1]} grid at {el.pitch} mm "
+                        f"spans {span[0]:g} x {span[1]:g} mm, more than the {ex:g} x {ey:g} mm sheet")
 
 
 # One part of a spec checked as ``validate`` checks it (for live edits, e.g. the closed loop).

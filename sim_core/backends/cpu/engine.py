@@ -138,6 +138,9 @@ class CpuBackend:
     def membrane_potential(self) -> np.ndarray:
         return self.neurons.S[:, L.V] + self.neurons.P[self.neurons.prow, L.EL]
 
+    def synaptic_currents(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.neurons.S[:, L.I_EX].copy(), self.neurons.S[:, L.I_IN].copy()
+
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
         """Applies to spikes emitted after the change: the pending ones are delivered first

@@ -275,6 +275,10 @@ class GpuBackend:
         nr = self.neurons
         return device.to_host(nr[packing.NR_S][:, L.V] + nr[packing.NR_P][nr[packing.NR_PROW], L.EL])
 
+    def synaptic_currents(self) -> tuple[np.ndarray, np.ndarray]:
+        S = self.neurons[packing.NR_S]
+        return device.to_host(S[:, L.I_EX]), device.to_host(S[:, L.I_IN])
+
     # ------------------------------------------------------------------ live edits
     def set_weight(self, projection: int, weight: float) -> None:
         """Applies to spikes emitted after the change, as on the CPU: with fused phases the
