@@ -1,12 +1,13 @@
 """Signal correlations against distance, as the mesocircuit paper analyses its LFP and spikes
-(Senk et al. 2024; INM-6/mesocircuit-model ``lfp/plotting.py``,
-``plot_signal_correlation_or_covariance``): drop the first 500 ms, average into 5 ms bins,
-Pearson correlation of every pair of channels, distances on the (periodic) sheet, and the
-fit rho(r) = a exp(-r / b) + c.
+(Senk et al. 2024; INM-6/mesocircuit-model @ 78938020, ``lfp/plotting.py``,
+``plot_signal_correlation_or_covariance``): drop the first 500 ms, decimate to 5 ms
+(``scipy.signal.decimate``, anti-aliased, as the model code), Pearson correlation of every
+pair of channels, distances on the (periodic) sheet, and the least-squares fit of
+rho(r) = a exp(-r / b) + c over all pairs (a, c in [0, 1], as there).
 
-Spikes are analysed the same way on pairs of neurons (spike counts in 5 ms bins,
-``correlations.spike_counts``), so that the two can be set side by side: weak pairwise
-spike correlations, strong LFP correlations.
+Spikes: pairwise spike-count correlations in 2 ms bins (the model code's
+``ccs_time_interval``) against distance, to set beside the LFP's: weak spike correlations,
+strong LFP correlations.
 """
 from __future__ import annotations
 
@@ -16,6 +17,23 @@ from .correlations import spike_counts, subsample
 
 DROP_MS = 500.0
 BIN_MS = 5.0
+SPIKE_BIN_MS = 2.0
+
+
+def decimated(times: np.ndarray, data: np.ndarray, bin_ms: float = BIN_MS, drop_ms: float = DROP_MS) -> np.ndarray:
+    """[channels, samples every bin_ms] after drop_ms: ``scipy.signal.decimate`` (order-8
+    Chebyshev low-pass, zero phase) by bin_ms / the sampling interval."""
+    from scipy.signal import decimate
+    keep = times > drop_ms + 1e-9
+    d = data[:, keep]
+    if times.size < 2 or d.shape[1] == 0:
+        return np.zeros((data.shape[0], 0))
+    q = int(round(bin_ms / (times[1] - times[0])))
+    if q <= 1:
+        return d
+    if d.shape[1] <= 27:  # too short for the filter's padding
+        return np.zeros((data.shape[0], 0))
+    return decimate(d, q, axis=1, zero_phase=True)
 
 
 def binned(times: np.ndarray, data: np.ndarray, bin_ms: float = BIN_MS, drop_ms: float = DROP_MS) -> np.ndarray:
@@ -54,36 +72,38 @@ def pair_correlations(signals: np.ndarray, pos: np.ndarray, extent=None,
 
 
 def fit_decay(r: np.ndarray, rho: np.ndarray) -> dict:
-    """Least-squares a exp(-r/b) + c (b in mm > 0): {'a', 'b', 'c', 'rmse'} (NaN if it fails)."""
+    """Least-squares a exp(-r/b) + c over all pairs, a and c in [0, 1], b in (0, 2] mm (the
+    model code's bounds): {'a', 'b', 'c', 'rmse', 'r2'} (NaN if it fails)."""
     from scipy.optimize import curve_fit
     ok = np.isfinite(rho) & np.isfinite(r)
     r, rho = r[ok], rho[ok]
     if r.size < 4:
-        return {"a": np.nan, "b": np.nan, "c": np.nan, "rmse": np.nan}
+        return {"a": np.nan, "b": np.nan, "c": np.nan, "rmse": np.nan, "r2": np.nan}
 
     def f(x, a, b, c):
         return a * np.exp(-x / b) + c
     span = float(max(np.ptp(r), 1e-3))
     try:
-        p, _ = curve_fit(f, r, rho, p0=(float(rho.max() - rho.min()), span / 3.0, float(rho.min())),
-                         bounds=([-np.inf, 1e-4, -np.inf], [np.inf, 100.0 * span, np.inf]), maxfev=20000)
+        p, _ = curve_fit(f, r, rho, p0=(0.1, min(0.1, span), 0.1),  # the model code's start (b in mm)
+                         bounds=([0.0, 1e-6, 0.0], [1.0, 2.0, 1.0]), maxfev=20000)
     except (RuntimeError, ValueError):
-        return {"a": np.nan, "b": np.nan, "c": np.nan, "rmse": np.nan}
-    rmse = float(np.sqrt(np.mean((f(r, *p) - rho) ** 2)))
-    return {"a": float(p[0]), "b": float(p[1]), "c": float(p[2]), "rmse": rmse}
+        return {"a": np.nan, "b": np.nan, "c": np.nan, "rmse": np.nan, "r2": np.nan}
+    res = f(r, *p) - rho
+    r2 = 1.0 - float(np.sum(res ** 2)) / max(float(np.sum((rho - rho.mean()) ** 2)), 1e-300)
+    return {"a": float(p[0]), "b": float(p[1]), "c": float(p[2]), "rmse": float(np.sqrt(np.mean(res ** 2))), "r2": r2}
 
 
 def lfp_correlation_vs_distance(times, data, positions, extent=None, periodic=False,
                                 bin_ms: float = BIN_MS, drop_ms: float = DROP_MS) -> dict:
     """The paper's LFP analysis: {'distance', 'correlation' (per pair), 'fit'}."""
-    r, rho = pair_correlations(binned(times, data, bin_ms, drop_ms), positions, extent, periodic)
+    r, rho = pair_correlations(decimated(times, data, bin_ms, drop_ms), positions, extent, periodic)
     return {"distance": r, "correlation": rho, "fit": fit_decay(r, rho)}
 
 
 def spike_correlation_vs_distance(times, ids, positions, t_stop: float, n_neurons: int = 200,
-                                  extent=None, periodic=False, bin_ms: float = BIN_MS,
+                                  extent=None, periodic=False, bin_ms: float = SPIKE_BIN_MS,
                                   drop_ms: float = DROP_MS, seed: int = 12345) -> dict:
-    """Spike-count correlations (``bin_ms`` bins after ``drop_ms``) of a random subsample of
+    """Spike-count correlations (2 ms bins after ``drop_ms``) of a random subsample of
     one population's neurons against their distance: {'distance', 'correlation', 'fit',
     'mean'}; pairs with a silent neuron are left out."""
     sel = subsample(positions.shape[0], n_neurons, seed)
