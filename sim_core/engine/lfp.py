@@ -48,7 +48,7 @@ class LfpRecord:
                 a = network.pop_start[name]
                 size = spec.populations[name].size
                 self._src[a:a + size] = xi
-                self._bin[a:a + size] = self.grid.bins_of(network.connectome.positions[name])
+                self._bin[a:a + size] = self.grid.bins_of(lk.host(network.connectome.positions[name]))
             self._cells = len(self.sources) * self.grid.n[0] * self.grid.n[1]
         else:
             ids, which = lp.regions(spec, network, self.grid)

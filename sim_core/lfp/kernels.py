@@ -164,19 +164,26 @@ def spatial_weights(grid: Grid, r_table: np.ndarray) -> np.ndarray:
     return W
 
 
+def host(a) -> np.ndarray:
+    """A NumPy array of a host or device (CuPy) array: the GPU backend builds on the device."""
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
 def offset_delay_weights(grid: Grid, conn, pos_s: np.ndarray, pos_t: np.ndarray, n_delay: int) -> np.ndarray:
     """Q[c, d] (pA per source neuron): the summed weight of a projection's synapses by
     kernel offset c (target minus source) and delay d (steps), over a sample of sources."""
-    n_src = conn.indptr.shape[0] - 1
+    pos_s, pos_t = host(pos_s), host(pos_t)
+    indptr = host(conn.indptr)
+    n_src = indptr.shape[0] - 1
     rows = np.unique(np.linspace(0, n_src - 1, min(n_src, MAX_SOURCES)).round().astype(np.int64)) \
         if n_src > MAX_SOURCES else np.arange(n_src)
-    starts, ends = conn.indptr[rows], conn.indptr[rows + 1]
+    starts, ends = indptr[rows], indptr[rows + 1]
     lens = ends - starts
     syn = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(lens.sum())
     src = np.repeat(rows, lens)
-    tgt = conn.targets[syn]
-    w = conn.weight_array()[syn].astype(np.float64)
-    d = conn.delay_array()[syn].astype(np.int64)
+    tgt = host(conn.targets)[syn]
+    w = host(conn.weight_array())[syn].astype(np.float64)
+    d = host(conn.delay_array())[syn].astype(np.int64)
     size = grid.build_size
     cx = grid.offset_index(pos_t[tgt, 0] - pos_s[src, 0], 0, size)
     cy = grid.offset_index(pos_t[tgt, 1] - pos_s[src, 1], 1, size)
@@ -202,7 +209,7 @@ def build(network, grid: Grid, interval: float, seed: int | None = None) -> tupl
         prm = population_params(spec, name, names.index(name), network.seed)
         taus[name] = (float(prm["tau_syn_ex"].mean()), float(prm["tau_syn_in"].mean()))
     tau_max = max((max(v) for v in taus.values()), default=1.0)
-    n_delay = 1 + max((int(c.delay_array().max()) for c in conns), default=0)
+    n_delay = 1 + max((int(host(c.delay_array()).max()) for c in conns), default=0)
     n_g = int(math.ceil((h.shape[-1] * dt_h + TAIL_TAUS * tau_max) / dt))   # steps of G
     n_steps = n_g + n_delay
     m = int(round(interval / dt))
@@ -217,7 +224,7 @@ def build(network, grid: Grid, interval: float, seed: int | None = None) -> tupl
         acc = None
         for c in (c for c in conns if c.source == X):
             model = spec.populations[c.target].model
-            mean_w = float(np.mean(c.weight_array())) if c.drawn_weights else float(c.weight)
+            mean_w = float(np.mean(host(c.weight_array()))) if c.drawn_weights else float(c.weight)
             tau = taus[c.target][0 if mean_w >= 0 else 1]
             G = responses(h[targets.index(c.target), sources.index(X)], model, tau, dt, dt_h, n_g)  # (r, i)
             g = (W @ G).reshape(size + (n_g,))

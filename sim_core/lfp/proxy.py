@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import SpecError
+from .kernels import host
 
 DELAY_MS = 6.0
 ALPHA = 1.65
@@ -28,7 +29,7 @@ def excitatory_populations(spec, network) -> list[str]:
         if pop.positions is None or pop.model not in PROXY_MODELS:
             continue
         conns = [c for c in network.connectome.connections if c.source == name and c.n_synapses]
-        if conns and all(float(np.min(c.weight_array())) >= 0.0 for c in conns):
+        if conns and all(float(host(c.weight_array()).min()) >= 0.0 for c in conns):
             out.append(name)
     if not out:
         raise SpecError("recorders.lfp.method", "proxy: no spatial excitatory iaf_psc_exp or iaf_psc_alpha "
@@ -50,7 +51,7 @@ def regions(spec, network, grid) -> tuple[np.ndarray, np.ndarray]:
     pitch = spec.recorders.lfp.electrodes.pitch
     ids, which = [], []
     for name in excitatory_populations(spec, network):
-        pos = network.connectome.positions[name][:, :2]
+        pos = host(network.connectome.positions[name])[:, :2]
         d = pos[:, None, :] - el[None, :, :]
         if grid.periodic:
             ext = np.asarray(grid.extent)
