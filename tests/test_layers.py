@@ -8,7 +8,7 @@ import sim_core
 
 ROOT = pathlib.Path(sim_core.__file__).parent
 LAYERS = [  # bottom up; one line = one layer
-    {"errors"}, {"spec"}, {"analysis"}, {"random"}, {"connectivity"}, {"network"}, {"backends"},
+    {"errors"}, {"spec"}, {"analysis"}, {"random"}, {"connectivity"}, {"network"}, {"lfp"}, {"backends"},
     {"engine"}, {"models"}, {"io"}, {"scan"}, {"benchmark"}, {"cli", "commands"},
 ]
 NUMBA_USERS = {"random", "connectivity", "backends"}  # compiled kernels live only here
