@@ -169,6 +169,20 @@ def host(a) -> np.ndarray:
     return a.get() if hasattr(a, "get") else np.asarray(a)
 
 
+def weights_at(conn, syn: np.ndarray) -> np.ndarray:
+    """The weights (float64) of synapses ``syn`` of a connection, as ``weight_array`` has
+    them, without materialising the others (the GPU keeps only drawn weights' keys)."""
+    if conn.weights is None and conn.weight_key is not None:
+        from ..connectivity.values import draw_at
+        value, seed, stream, _ = conn.weight_key
+        return draw_at(value, syn, seed, stream).astype(np.float32).astype(np.float64)
+    if conn.weight_codes is not None:
+        return host(conn.weight_table)[host(conn.weight_codes)[syn]].astype(np.float64)
+    if conn.weights is not None:
+        return host(conn.weights)[syn].astype(np.float64)
+    return np.full(syn.shape[0], float(conn.weight))
+
+
 def offset_delay_weights(grid: Grid, conn, pos_s: np.ndarray, pos_t: np.ndarray, n_delay: int) -> np.ndarray:
     """Q[c, d] (pA per source neuron): the summed weight of a projection's synapses by
     kernel offset c (target minus source) and delay d (steps), over a sample of sources."""
@@ -182,8 +196,8 @@ def offset_delay_weights(grid: Grid, conn, pos_s: np.ndarray, pos_t: np.ndarray,
     syn = np.repeat(starts - np.concatenate(([0], np.cumsum(lens)[:-1])), lens) + np.arange(lens.sum())
     src = np.repeat(rows, lens)
     tgt = host(conn.targets)[syn]
-    w = host(conn.weight_array())[syn].astype(np.float64)
-    d = host(conn.delay_array())[syn].astype(np.int64)
+    w = weights_at(conn, syn)
+    d = host(conn.delays)[syn].astype(np.int64) if conn.delays is not None else np.full(syn.shape[0], conn.delay)
     size = grid.build_size
     cx = grid.offset_index(pos_t[tgt, 0] - pos_s[src, 0], 0, size)
     cy = grid.offset_index(pos_t[tgt, 1] - pos_s[src, 1], 1, size)
@@ -209,7 +223,8 @@ def build(network, grid: Grid, interval: float, seed: int | None = None) -> tupl
         prm = population_params(spec, name, names.index(name), network.seed)
         taus[name] = (float(prm["tau_syn_ex"].mean()), float(prm["tau_syn_in"].mean()))
     tau_max = max((max(v) for v in taus.values()), default=1.0)
-    n_delay = 1 + max((int(host(c.delay_array()).max()) for c in conns), default=0)
+    n_delay = 1 + max((int(host(c.delays).max(initial=0)) if c.delays is not None else c.delay for c in conns),
+                      default=0)
     n_g = int(math.ceil((h.shape[-1] * dt_h + TAIL_TAUS * tau_max) / dt))   # steps of G
     n_steps = n_g + n_delay
     m = int(round(interval / dt))
@@ -224,11 +239,11 @@ def build(network, grid: Grid, interval: float, seed: int | None = None) -> tupl
         acc = None
         for c in (c for c in conns if c.source == X):
             model = spec.populations[c.target].model
-            mean_w = float(np.mean(host(c.weight_array()))) if c.drawn_weights else float(c.weight)
-            tau = taus[c.target][0 if mean_w >= 0 else 1]
+            q = offset_delay_weights(grid, c, pos[X], pos[c.target], n_delay)
+            tau = taus[c.target][0 if q.sum() >= 0 else 1]  # by the sign of the (sampled) mean weight
+            q = q.reshape(size + (n_delay,))
             G = responses(h[targets.index(c.target), sources.index(X)], model, tau, dt, dt_h, n_g)  # (r, i)
             g = (W @ G).reshape(size + (n_g,))
-            q = offset_delay_weights(grid, c, pos[X], pos[c.target], n_delay).reshape(size + (n_delay,))
             term = sfft.rfftn(g, s=size + (nt,)) * sfft.rfftn(q, s=size + (nt,))
             acc = term if acc is None else acc + term
         fine = sfft.irfftn(acc, s=size + (nt,))[..., :n_steps]

@@ -2,10 +2,14 @@
 L4E and L4I), shared by tests/lfp and tests/engine/test_lfp_backend.py."""
 
 
-def spec(method="kernel", periodic=True, w_ee=40.0, delay_offset=0.5, grid=(4, 4), pitch=0.25, size=(400, 100)):
+def spec(method="kernel", periodic=True, w_ee=40.0, delay_offset=0.5, grid=(4, 4), pitch=0.25, size=(400, 100),
+         drawn=False):
+    """``drawn``: weights drawn from normal distributions (10 % sd, sign kept) instead of constants."""
     pos = {"kind": "random", "extent": [1.0, 1.0], "periodic": periodic}
 
     def prj(s, t, w):
+        if drawn:
+            w = {"dist": "normal", "mean": w, "std": 0.1 * abs(w), **({"low": 0.0} if w >= 0 else {"high": 0.0})}
         return {"source": s, "target": t,
                 "rule": {"rule": "pairwise_bernoulli", "p": {"spatial": "exponential", "p_center": 0.3, "beta": 0.15},
                          "mask": {"circular": {"radius": 0.45}}, "allow_autapses": False},
