@@ -32,16 +32,18 @@ COLUMNS = ("model", "scale", "simulator", "backend", "seed", "threads", "n_neuro
            "run_id")
 
 
-def model_spec(model: str, scale: float | None):
-    """A preset at ``scale``, or a spec file (scale None)."""
+def model_spec(model: str, scale: float | None, params: dict | None = None):
+    """A preset at ``scale`` (with its keyword ``params``), or a spec file (scale None)."""
     from .models.registry import load_model
-    return load_model(model, scale)
+    return load_model(model, scale, params)
 
 
 def bench(model: str, scales: list[float | None], *, backend: str = "cpu", t_sim: float = 1000.0,
           t_presim: float = 0.0, seeds: int = 1, threads: int | None = None, out=None,
-          compare_nest: bool = False, registry=None, record: bool = True, log=None) -> list[dict]:
-    """Run every (scale, seed); returns the rows of bench.csv. ``seeds`` = N runs seeds 1..N.
+          compare_nest: bool = False, registry=None, record: bool = True, log=None,
+          params: dict | None = None) -> list[dict]:
+    """Run every (scale, seed); returns the rows of bench.csv. ``seeds`` = N runs seeds 1..N;
+    ``params``: the preset's keyword parameters (``--param``), the same at every scale.
     With ``out``, writes out/bench.csv, out/bench.json (machine, versions) and out/bench.png.
     Every run is recorded in ``registry`` (default: $SPIKESCOPE_HOME's) unless ``record`` is false."""
     from .io.registry import Registry, enabled
@@ -50,10 +52,10 @@ def bench(model: str, scales: list[float | None], *, backend: str = "cpu", t_sim
         reg = registry if isinstance(registry, Registry) else Registry(registry)
     group = time.strftime("bench-%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
     threads = threads or os.cpu_count() or 1
-    warm_up(model_spec(model, scales[0]), backend, threads)
+    warm_up(model_spec(model, scales[0], params), backend, threads)
     rows = []
     for scale in scales:
-        spec = model_spec(model, scale)
+        spec = model_spec(model, scale, params)
         for seed in range(1, seeds + 1):
             rows.append(_spikescope_run(spec, model, scale, seed, backend, t_sim, t_presim, threads, reg, group))
             _log(log, rows[-1])

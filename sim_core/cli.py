@@ -14,7 +14,11 @@ import time
 from pathlib import Path
 
 from .errors import SpikeScopeError, SpecError
-from .models.registry import load_model  # noqa: F401  (commands use cli.load_model)
+from .models.registry import PRESETS, load_model, parse_params  # noqa: F401  (commands use cli.load_model)
+
+PARAM_HELP = ("a preset's keyword parameter (presets only; repeat for several), the value read as JSON "
+              "where it is JSON, else as a string, e.g. --param variant=MAMV1 --param extent=2 "
+              "--param thalamus=true (mesocircuit)")
 
 
 # Modules that add a subcommand: each has ``add_parser(subparsers)``, which registers the
@@ -65,8 +69,9 @@ def make_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="spikescope", description="Build and simulate spiking networks (spec spikescope/1).")
     sub = p.add_subparsers(dest="command", parser_class=_Parser, required=True)
     r = sub.add_parser("run", help="simulate a spec file or a preset")
-    r.add_argument("model", help="spec file (.yaml/.json) or preset name (brunel, microcircuit, clustered)")
+    r.add_argument("model", help=f"spec file (.yaml/.json) or preset name ({', '.join(PRESETS)})")
     r.add_argument("--scale", type=_positive("--scale"), help="preset scale (presets only)")
+    r.add_argument("--param", action="append", metavar="NAME=VALUE", help=PARAM_HELP)
     r.add_argument("--t-sim", type=_positive("--t-sim"), default=1000.0, help="simulated time after presim, ms")
     r.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (not analysed)")
     r.add_argument("--seed", type=_nonneg("--seed", int), help="random seed (default: the spec's)")
@@ -74,7 +79,8 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--threads", type=_nonneg("--threads", int), help="CPU threads (default: all cores)")
     r.add_argument("--json", action="store_true", help="print a JSON summary as the last stdout line")
     r.add_argument("--progress", action="store_true", help="show the progress bar even with --json")
-    r.add_argument("--out", help="write DIR/spikes.h5 (SONATA), DIR/run.json and, with recorders.weights, DIR/weights.h5")
+    r.add_argument("--out", help="write DIR/spikes.h5 (SONATA), DIR/run.json and, with recorders.weights, "
+                                 "DIR/weights.h5, with recorders.lfp, DIR/lfp.h5")
     r.add_argument("--save-connectivity", action="store_true", help="also write the network as SONATA in DIR/sonata")
     r.add_argument("--no-record", action="store_true", help="do not record the run in the run registry")
     r.add_argument("--realtime", action="store_true",
@@ -84,6 +90,7 @@ def make_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("export", help="write a preset (or a spec) as an editable spec file")
     e.add_argument("model", help="preset name or spec file")
     e.add_argument("--scale", type=_positive("--scale"), help="preset scale")
+    e.add_argument("--param", action="append", metavar="NAME=VALUE", help=PARAM_HELP)
     e.add_argument("--format", default=None, help="yaml | json | nest | sonata | svg (default: from the file suffix)")
     e.add_argument("--seed", type=_nonneg("--seed", int), help="seed of the network written by sonata (default: the spec's)")
     e.add_argument("-o", "--output", required=True, help="output file ('-' for stdout)")
@@ -98,7 +105,7 @@ def make_parser() -> argparse.ArgumentParser:
 def cmd_run(args) -> int:
     from .io.registry import record
 
-    spec = load_model(args.model, args.scale)
+    spec = load_model(args.model, args.scale, parse_params(args.param))
     if args.save_connectivity and not args.out:
         raise SpecError("--save-connectivity", "needs --out DIR (the network goes to DIR/sonata)")
     show = (not args.json) or args.progress
@@ -224,6 +231,9 @@ def _write_out(out: Path, sim, spec, summary):
         write_weights(out / "weights.h5", sim.weight_record)
     record = {**summary, "spec": to_plain(spec), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     (out / "run.json").write_text(json.dumps(record, indent=2))
+    if getattr(sim, "lfp", None) is not None:
+        from .io.lfp_h5 import write_lfp
+        write_lfp(out / "lfp.h5", sim)
 
 
 def _print_table(s):
@@ -243,7 +253,7 @@ def _print_table(s):
 
 def cmd_export(args) -> int:
     from .spec import dumps
-    spec = load_model(args.model, args.scale)
+    spec = load_model(args.model, args.scale, parse_params(args.param))
     fmt = args.format or ("json" if args.output.endswith(".json") else
                           "nest" if args.output.endswith(".py") else
                           "svg" if args.output.endswith(".svg") else "yaml")

@@ -22,6 +22,9 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser("bench", help="benchmark a model at several scales (CSV, plot, registry)")
     p.add_argument("--model", required=True, help="preset name (or a spec file, without --scales)")
     p.add_argument("--scales", type=_scales, help="comma-separated preset scales (default: 1)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE",
+                   help="a preset's keyword parameter at every scale (presets only; repeatable), the value "
+                        "read as JSON where it is JSON, e.g. --param extent=2 --param variant=MAMV1")
     p.add_argument("--backend", default="cpu", type=_backend, help="cpu | gpu | auto")
     p.add_argument("--t-sim", type=_positive("--t-sim"), default=1000.0, help="simulated time, ms")
     p.add_argument("--t-presim", type=_nonneg("--t-presim"), default=0.0, help="warm-up time, ms (timed too)")
@@ -35,7 +38,8 @@ def add_parser(subparsers) -> None:
 
 def cmd_bench(args) -> int:
     from ..benchmark import bench, summarise
-    from ..models.registry import PRESETS
+    from ..models.registry import PRESETS, parse_params
+    params = parse_params(args.param)
     if args.model not in PRESETS and args.scales is not None:
         raise SpecError("--scales", "applies to presets only; a spec file runs at its own size")
     scales = (args.scales or [1.0]) if args.model in PRESETS else [None]
@@ -45,7 +49,7 @@ def cmd_bench(args) -> int:
             raise SpecError("--compare-nest", "NEST is not installed here (pip install nest-simulator==3.10.0)")
     rows = bench(args.model, scales, backend=args.backend, t_sim=args.t_sim, t_presim=args.t_presim,
                  seeds=int(args.seeds), threads=int(args.threads) if args.threads else None, out=args.out,
-                 compare_nest=args.compare_nest, record=not args.no_record,
+                 compare_nest=args.compare_nest, record=not args.no_record, params=params,
                  log=lambda line: print(line, file=sys.stderr))
     print(f"{'simulator':<11}{'scale':>7}{'neurons':>10}{'synapses':>13}{'build s':>9}{'sim s':>9}{'RTF':>8}{'runs':>6}")
     for s in summarise(rows):

@@ -113,32 +113,129 @@ def _dist(xs, ys, xt, yt, ex, ey, periodic):
     return math.sqrt(dx * dx + dy * dy)
 
 
+@njit(cache=True, inline="always")
+def _cell(x, e, w, n):
+    """Cell index along one axis of a sheet of length ``e`` centred on 0 (cells of width w),
+    clamped into [0, n): positions on or beyond an edge go to the edge's cell."""
+    k = math.floor((x + e / 2.0) / w)
+    if not k >= 0.0:  # also NaN
+        return 0
+    if k >= n:
+        return n - 1
+    return int(k)
+
+
+@njit(cache=True)
+def bin_cells(pos, ex, ey, nx, ny, wx, wy):
+    """Targets sorted into nx x ny cells (cell cx * ny + cy): (start[nx*ny + 1], items),
+    the targets of cell c being items[start[c]:start[c + 1]], ascending."""
+    n = pos.shape[0]
+    cell = np.empty(n, np.int64)
+    start = np.zeros(nx * ny + 1, np.int64)
+    for i in range(n):
+        c = _cell(pos[i, 0], ex, wx, nx) * ny + _cell(pos[i, 1], ey, wy, ny)
+        cell[i] = c
+        start[c + 1] += 1
+    for c in range(nx * ny):
+        start[c + 1] += start[c]
+    fill = start[:-1].copy()
+    items = np.empty(n, np.int32)
+    for i in range(n):
+        items[fill[cell[i]]] = i
+        fill[cell[i]] += 1
+    return start, items
+
+
+@njit(cache=True, inline="always")
+def _axis_range(u, k, w, n, reach, everything, periodic):
+    """First and last (unwrapped) cell index to visit along one axis."""
+    if everything:
+        return 0, n - 1
+    lo, hi = k - reach, k + reach
+    if not periodic:
+        lo, hi = max(lo, 0), min(hi, n - 1)
+    return lo, hi
+
+
+@njit(cache=True, inline="always")
+def _gap(u, k, w, everything):
+    """Distance along one axis from local coordinate u to unwrapped cell k (0 inside it)."""
+    if everything:
+        return 0.0
+    return max(0.0, k * w - u, u - (k + 1) * w)
+
+
+# A drawn u at or above p_center / (1 + y) * REJECT_MARGIN is at or above p_center * exp(-y)
+# (exp(-y) <= 1 / (1 + y) for y >= 0; the margin covers exp_d's and the products' rounding):
+# such a pair is rejected without computing exp_d, with the decision the exp would give.
+REJECT_MARGIN = 1.0 + 1e-9
+
+
 @njit(parallel=True, cache=True)
 def spatial_rows(pos_s, pos_t, ex, ey, periodic, kind, p_center, width, radius,
-                 autapse_excl, seed, stream, counts, fill_ptr, out):
-    """Distance-dependent Bernoulli: p(r) = p_center*exp(-r^2/2w^2) (kind 1) or
-    p_center*exp(-r/w) (kind 2), zero outside ``radius``. Count, then fill (as above)."""
-    filling = fill_ptr.shape[0] > 0
-    n_cols = pos_t.shape[0]
-    for row in prange(pos_s.shape[0]):
+                 autapse_excl, seed, stream, cells, r0, r1, drawing, ptr, out, counts):
+    """Distance-dependent Bernoulli for rows r0..r1-1: p(r) = p_center*exp(-r^2/2w^2)
+    (kind 1) or p_center*exp(-r/w) (kind 2), zero outside ``radius``.
+
+    ``drawing`` False: counts[row] = the targets in the cells the row visits, an upper
+    bound of its synapses (no distances, no draws: a sum over cells). True: row ``row``'s
+    synapses go to out[ptr[row - r0]:], ascending, and their number to counts[row].
+
+    Only targets in cells that reach within ``radius`` of the source are visited
+    (``cells`` = (start, items, nx, ny, wx, wy, reach_x, reach_y, all_x, all_y), see
+    ``rules.cell_grid``); each pair (row, col) inside the mask draws uniform (row, col, 0)
+    as a visit of every column would, and each row is sorted, so the network does not
+    depend on the cells."""
+    start, items, nx, ny, wx, wy, rx, ry, all_x, all_y = cells
+    r_skip = radius * (1.0 + 1e-6) + 1e-9 * (ex + ey)  # cells are skipped conservatively:
+    prune = r_skip * r_skip  # beyond rounding (relative to the radius and to the sheet)
+    for row in prange(r0, r1):
         c = 0
         xs, ys = pos_s[row, 0], pos_s[row, 1]
-        for col in range(n_cols):
-            if autapse_excl and col == row:
+        ux, uy = xs + ex / 2.0, ys + ey / 2.0
+        x0, x1 = _axis_range(ux, _cell(xs, ex, wx, nx), wx, nx, rx, all_x, periodic)
+        y0, y1 = _axis_range(uy, _cell(ys, ey, wy, ny), wy, ny, ry, all_y, periodic)
+        base_out = ptr[row - r0] if drawing else 0
+        for kx in range(x0, x1 + 1):
+            gx = _gap(ux, kx, wx, all_x)
+            if gx * gx > prune:
                 continue
-            r = _dist(xs, ys, pos_t[col, 0], pos_t[col, 1], ex, ey, periodic)
-            if r > radius:
-                continue
-            if kind == 1:
-                p = p_center * exp_d(-r * r / (2.0 * width * width))
-            else:
-                p = p_center * exp_d(-r / width)
-            u, _ = uniform2(seed, stream, row, col, 0)
-            if u < p:
-                if filling:
-                    out[fill_ptr[row] + c] = col
-                c += 1
+            base = (kx % nx) * ny
+            for ky in range(y0, y1 + 1):
+                gy = _gap(uy, ky, wy, all_y)
+                if gx * gx + gy * gy > prune:
+                    continue
+                cell = base + ky % ny
+                if not drawing:
+                    c += start[cell + 1] - start[cell]
+                    continue
+                for j in range(start[cell], start[cell + 1]):
+                    col = items[j]
+                    if autapse_excl and col == row:
+                        continue
+                    r = _dist(xs, ys, pos_t[col, 0], pos_t[col, 1], ex, ey, periodic)
+                    if r > radius:
+                        continue
+                    u, _ = uniform2(seed, stream, row, col, 0)
+                    if u >= p_center:
+                        continue  # p <= p_center
+                    y = r * r / (2.0 * width * width) if kind == 1 else r / width
+                    if u >= p_center / (1.0 + y) * REJECT_MARGIN:
+                        continue  # p <= p_center / (1 + y)
+                    if u < p_center * exp_d(-y):
+                        out[base_out + c] = col
+                        c += 1
         counts[row] = c
+        if drawing and c > 1:
+            out[base_out:base_out + c] = np.sort(out[base_out:base_out + c])
+
+
+@njit(parallel=True, cache=True)
+def compact_rows(ptr, counts, buf, out, out_ptr):
+    """Row i of ``buf`` (at buf[ptr[i]:], counts[i] long) to out[out_ptr[i]:]."""
+    for i in prange(ptr.shape[0] - 1):
+        a, n, b = ptr[i], counts[i], out_ptr[i]
+        out[b:b + n] = buf[a:a + n]
 
 
 @njit(cache=True)

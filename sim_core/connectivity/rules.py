@@ -104,6 +104,49 @@ def spatial_profile(rule) -> tuple[int, float, float, float]:
     return kind, pc, width, rule.mask.circular.radius if rule.mask else math.inf
 
 
+# Cells per mask radius along an axis: the cells visited cover about the disc grown by one
+# cell, (1 + 1/CELLS_PER_RADIUS)^2 of its area, at the cost of a test per cell.
+CELLS_PER_RADIUS = 4
+MAX_CELLS_PER_AXIS = 1024
+SPATIAL_CHUNK = 1 << 24  # candidate pairs held at once (int32 each)
+
+
+def cell_grid(ex: float, ey: float, periodic: bool, radius: float, n_tgt: int, inside=(True, True)):
+    """Cells for visiting only the targets within ``radius`` of a source: per axis, the
+    number of cells n, their width w, the cells to either side that can hold a target
+    within the radius (reach), and whether to visit the whole axis instead (no mask, a
+    periodic axis whose reach would wrap onto the same cell twice, or positions outside
+    the sheet along it: ``inside`` False). At most about one cell per target. Returns
+    (nx, ny, wx, wy, reach_x, reach_y, all_x, all_y)."""
+    cap = max(1, min(MAX_CELLS_PER_AXIS, int(math.sqrt(max(n_tgt, 1)))))
+    out = []
+    for e, ok in zip((ex, ey), inside):
+        if not (ok and math.isfinite(radius) and radius > 0.0):
+            out.append((1, e, 0, True))
+            continue
+        n = max(1, min(cap, int(e * CELLS_PER_RADIUS / radius)))
+        w = e / n
+        # >= ceil(radius / w), a floor's possible move, also when rounding puts radius / w
+        # a hair below an integer
+        reach = int(radius / w + 1e-6) + 1
+        everything = (2 * reach + 1 >= n) if periodic else (reach >= n)
+        out.append((n, w, reach, everything))
+    (nx, wx, rx, ax), (ny, wy, ry, ay) = out
+    return nx, ny, wx, wy, rx, ry, ax, ay
+
+
+def on_sheet(pos_s, pos_t, ex, ey, xp=np) -> tuple[bool, bool]:
+    """Whether all positions lie on the sheet [-e/2, e/2], per axis (x, y)."""
+    out = []
+    for axis, e in ((0, ex), (1, ey)):
+        ok = True
+        for p in (pos_s, pos_t):
+            if p.shape[0]:
+                ok = ok and bool(xp.all(xp.abs(p[:, axis]) <= e / 2.0))
+        out.append(ok)
+    return out[0], out[1]
+
+
 def _bernoulli(rule, n_src, n_tgt, excl, seed, stream, pos_s, pos_t, sheet):
     counts = np.empty(n_src, np.int64)
     empty = np.empty(0, np.int64)
@@ -111,12 +154,34 @@ def _bernoulli(rule, n_src, n_tgt, excl, seed, stream, pos_s, pos_t, sheet):
     if spatial:
         ex, ey, periodic = sheet
         kind, pc, width, radius = spatial_profile(rule)
-        args = (pos_s, pos_t, ex, ey, periodic, kind, pc, width, radius, excl, seed, stream)
-        ck.spatial_rows(*args, counts, empty, np.empty(0, np.int32))
+        nx, ny, wx, wy, rx, ry, ax, ay = cell_grid(ex, ey, periodic, radius, n_tgt,
+                                                   on_sheet(pos_s, pos_t, ex, ey))
+        start, items = ck.bin_cells(pos_t, ex, ey, nx, ny, wx, wy)
+        cells = (start, items, nx, ny, wx, wy, rx, ry, ax, ay)
+        args = (pos_s, pos_t, ex, ey, periodic, kind, pc, width, radius, excl, seed, stream, cells)
+        # the targets in the cells a row visits bound its synapses: rows go in chunks of at
+        # most SPATIAL_CHUNK such candidates (or one row), drawn once, then compacted
+        none = np.empty(0, np.int64)
+        ck.spatial_rows(*args, 0, n_src, False, none, np.empty(0, np.int32), counts)
+        bound = counts.copy()
+        parts = []
+        r0 = 0
+        while r0 < n_src:
+            r1 = r0 + max(1, int(np.searchsorted(np.cumsum(bound[r0:]), SPATIAL_CHUNK, side="right")))
+            r1 = min(r1, n_src)
+            ptr = np.zeros(r1 - r0 + 1, np.int64)
+            np.cumsum(bound[r0:r1], out=ptr[1:])
+            buf = np.empty(ptr[-1], np.int32)
+            ck.spatial_rows(*args, r0, r1, True, ptr, buf, counts)
+            out_ptr = np.zeros(r1 - r0 + 1, np.int64)
+            np.cumsum(counts[r0:r1], out=out_ptr[1:])
+            part = np.empty(out_ptr[-1], np.int32)
+            ck.compact_rows(ptr, counts[r0:r1], buf, part, out_ptr)
+            parts.append(part)
+            r0 = r1
         indptr = np.zeros(n_src + 1, np.int64)
         np.cumsum(counts, out=indptr[1:])
-        cols = np.empty(indptr[-1], np.int32)
-        ck.spatial_rows(*args, counts, indptr, cols)
+        cols = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.empty(0, np.int32)
         return indptr, cols
     p = float(rule.p)
     if p <= 0.0:

@@ -30,7 +30,7 @@ from ..spec.model import (AllToAll, ExponentialP, FixedIndegree, FixedOutdegree,
                           Uniform)
 from .build import (Connection, Connectome, _discretize_weights, check_capacity, delay_steps,
                     projection_geometry)
-from .rules import spatial_profile
+from .rules import cell_grid, on_sheet, spatial_profile
 from .values import dist_args
 
 # Elements drawn per array operation (each Philox temporary is 8 bytes per element).
@@ -229,27 +229,84 @@ def _geometric_skip(xp, u, log_q):
 
 def _spatial(xp, rule, pos_s, pos_t, sheet, excl, seed, stream):
     """Distance-dependent Bernoulli as ``kernels.spatial_rows``: pair (r, c) within the
-    mask, with uniform (r, c, 0) < p(distance). The row x column grid goes by row chunks."""
+    mask, with uniform (r, c, 0) < p(distance). Only the targets in the cells near each
+    source are candidates (``rules.cell_grid``, as the kernel); rows go by chunks."""
     ex, ey, periodic = sheet
     kind, pc, width, radius = spatial_profile(rule)
     n_src, n_tgt = pos_s.shape[0], pos_t.shape[0]
+    nx, ny, wx, wy, rx, ry, ax, ay = cell_grid(ex, ey, periodic, radius, n_tgt,
+                                               on_sheet(pos_s, pos_t, ex, ey, xp))
+    start, items = _bin_cells(xp, pos_t, ex, ey, nx, ny, wx, wy)
+    # cell offsets visited around a source's cell (all cells along an axis visited whole)
+    ox = xp.arange(nx, dtype=xp.int64) if ax else xp.arange(-rx, rx + 1, dtype=xp.int64)
+    oy = xp.arange(ny, dtype=xp.int64) if ay else xp.arange(-ry, ry + 1, dtype=xp.int64)
+    ox, oy = xp.repeat(ox, oy.shape[0]), xp.tile(oy, ox.shape[0])
+    n_off = int(ox.shape[0])
+    visited = min(1.0, (2 * radius + wx + wy) ** 2 / (ex * ey)) if math.isfinite(radius) else 1.0
+    per_row = max(n_off, int(n_tgt * visited) + 1)
+    r_skip = radius * (1.0 + 1e-6) + 1e-9 * (ex + ey)  # as the kernel's (conservative)
+    prune = r_skip * r_skip
     found_rows, found_cols = [], []
-    for r0, r1 in _row_chunks(n_src, n_tgt, BATCH):
-        rows = xp.arange(r0, r1, dtype=xp.int64)[:, None]
-        cols = xp.arange(n_tgt, dtype=xp.int64)[None, :]
-        r = _distance(xp, pos_s[r0:r1, None, :], pos_t[None, :, :], ex, ey, periodic)
+    for r0, r1 in _row_chunks(n_src, per_row, BATCH):
+        xs, ys = pos_s[r0:r1, 0], pos_s[r0:r1, 1]
+        ux, uy = xs + ex / 2.0, ys + ey / 2.0
+        kx = ox[None, :] if ax else _cell(xp, xs, ex, wx, nx)[:, None] + ox[None, :]
+        ky = oy[None, :] if ay else _cell(xp, ys, ey, wy, ny)[:, None] + oy[None, :]
+        kx, ky = xp.broadcast_to(kx, (r1 - r0, n_off)), xp.broadcast_to(ky, (r1 - r0, n_off))
+        keep = xp.ones((r1 - r0, n_off), dtype=xp.bool_)
+        if not periodic:
+            keep &= (kx >= 0) & (kx < nx) & (ky >= 0) & (ky < ny)
+        if not (ax and ay):
+            gx = _gap(xp, ux[:, None], kx, wx) if not ax else 0.0
+            gy = _gap(xp, uy[:, None], ky, wy) if not ay else 0.0
+            keep &= ~(gx * gx + gy * gy > prune)
+        ri, oi = xp.nonzero(keep)
+        cell = (kx[ri, oi] % nx) * ny + ky[ri, oi] % ny
+        first, lens = start[cell], start[cell + 1] - start[cell]
+        ends = xp.cumsum(lens)
+        total = int(ends[-1]) if ends.shape[0] else 0
+        if total == 0:
+            continue
+        # expand each (row, cell) into its targets (searchsorted: CuPy's repeat takes no counts)
+        j = xp.arange(total, dtype=xp.int64)
+        pair = xp.searchsorted(ends, j, side="right")
+        ri = (ri + r0)[pair]
+        ci = items[first[pair] + j - (ends[pair] - lens[pair])].astype(xp.int64)
+        r = _distance(xp, pos_s[ri], pos_t[ci], ex, ey, periodic)
         candidate = ~(r > radius)
         if excl:
-            candidate &= cols != rows
-        ri, ci = xp.nonzero(candidate)  # row-major: columns ascending within a row
-        ri = ri + r0
-        r = r[candidate]
+            candidate &= ci != ri
+        ri, ci, r = ri[candidate], ci[candidate], r[candidate]
         prob = _profile(xp, kind, pc, width, r)
         u, _ = px.uniform2(xp, seed, stream, ri, ci, 0)
-        keep = u < prob
-        found_rows.append(ri[keep])
-        found_cols.append(ci[keep])
+        hit = u < prob
+        found_rows.append(ri[hit])
+        found_cols.append(ci[hit])
+    if not found_rows:
+        return xp.zeros(n_src + 1, xp.int64), xp.empty(0, xp.int32)
     return _csr_sorted(xp, xp.concatenate(found_rows), xp.concatenate(found_cols), n_src, n_tgt)
+
+
+def _cell(xp, x, e, w, n):
+    """``kernels._cell`` on arrays: floor((x + e/2) / w) clamped into [0, n) (NaN -> 0)."""
+    k = xp.floor((x + e / 2.0) / w)
+    k = xp.where(k >= 0.0, k, 0.0)
+    return xp.minimum(k, n - 1).astype(xp.int64)
+
+
+def _gap(xp, u, k, w):
+    """Distance along an axis from local coordinate u to unwrapped cell k (0 inside it)."""
+    return xp.maximum(xp.maximum(k * w - u, u - (k + 1) * w), 0.0)
+
+
+def _bin_cells(xp, pos, ex, ey, nx, ny, wx, wy):
+    """``kernels.bin_cells``: (start, items) of the targets sorted by cell, ascending within."""
+    cell = _cell(xp, pos[:, 0], ex, wx, nx) * ny + _cell(xp, pos[:, 1], ey, wy, ny)
+    items = xp.argsort(cell * pos.shape[0] + xp.arange(pos.shape[0], dtype=xp.int64))
+    start = xp.zeros(nx * ny + 1, xp.int64)
+    if pos.shape[0]:
+        start[1:] = xp.cumsum(xp.bincount(cell, minlength=nx * ny))
+    return start, items.astype(xp.int64)
 
 
 def _profile(xp, kind, pc, width, r):

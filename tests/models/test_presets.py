@@ -80,11 +80,11 @@ def test_excitatory_and_inhibitory_weight_signs(name):
 
 
 def test_registry_rejects_unknown_names_and_parameters():
-    with pytest.raises(ValueError, match=r"unknown preset 'x'; choose one of brunel, clustered, microcircuit, topomap"):
+    with pytest.raises(ValueError, match=r"unknown preset 'x'; choose one of brunel, clustered, mesocircuit, microcircuit, topomap"):
         preset_dict("x")
     with pytest.raises(ValueError, match="valid: g, eta"):
         preset_dict("brunel", gee=3)
-    assert set(PRESETS) == {"brunel", "clustered", "microcircuit", "topomap"}
+    assert set(PRESETS) == {"brunel", "clustered", "mesocircuit", "microcircuit", "topomap"}
 
 
 # ------------------------------------------------------------------ brunel
