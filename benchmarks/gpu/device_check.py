@@ -15,11 +15,20 @@ Steps, cheapest first (each with its wall time and its results, or an ``error``)
   microcircuit      the full microcircuit: build, compile, 0.5 s presim, 10 s simulated, RTF, bytes
                     per synapse, rates; writes benchmarks/results/microcircuit-gpu.json
   microcircuit_connectome  (if time is left) its GPU-built connectome against the CPU builder's
+  closed_loop       issue 13's loop: the clustered network at 25,000 neurons, a controller every 10 ms
+  mesocircuit       the 4 x 4 mm^2 mesocircuit with its 10 x 10 LFP (1.2 M neurons, 5.9e9 synapses at
+                    full size): the memory estimate against the device's free memory, then the largest
+                    scale that fits both the memory and the time left (two pilot builds predict the
+                    build time), build, LFP kernels, compile, 0.2 s presim, 1 s simulated: RTF, bytes per
+                    synapse, rates, peak GPU memory, the LFP; writes benchmarks/results/mesocircuit-gpu.json.
+                    It needs about 4 minutes of its own: in the full check it is skipped with a note,
+                    and runs as a second device run (``device_check.sh OUT_DIR --steps mesocircuit``)
 
 ``OUT_DIR/device_check.json`` is rewritten whenever a step finishes, so a run cut short keeps
 the steps done. The steps run in child processes (one for the cheap probes, one for the
 identity, one for the microcircuit), so a crash, a sticky CUDA error or a hang in one of them
-costs only that step: the parent records it and goes on, each child under a deadline.
+costs only that step: the parent records it and goes on, each child under a deadline (the
+mesocircuit has a child of its own too).
 
 Without a GPU: ``NUMBA_ENABLE_CUDASIM=1 python benchmarks/gpu/device_check.py --simulator
 --out /tmp/dc`` runs the logic in Numba's CUDA simulator with every size shrunk (40 neurons,
@@ -41,17 +50,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS_FILE = REPO / "benchmarks" / "results" / "microcircuit-gpu.json"
+MESO_RESULTS_FILE = REPO / "benchmarks" / "results" / "mesocircuit-gpu.json"
 
 STEP_ORDER = ("versions", "grid_sync", "cross_block_sync", "compile", "registers", "identity",
-              "microcircuit", "microcircuit_connectome", "closed_loop")
+              "microcircuit", "microcircuit_connectome", "closed_loop", "mesocircuit")
 # Steps that share a child process (compiled kernels and the microcircuit stay in memory).
 GROUPS = (("probe", ("versions", "grid_sync", "cross_block_sync", "compile", "registers")),
           ("identity", ("identity",)),
           ("microcircuit", ("microcircuit", "microcircuit_connectome")),
-          ("loop", ("closed_loop",)))
+          ("loop", ("closed_loop",)),
+          ("mesocircuit", ("mesocircuit",)))
 # Seconds: the most a group may take, and what it must leave for the groups after it.
-GROUP_CAP = {"probe": 150.0, "identity": 200.0, "microcircuit": math.inf, "loop": 90.0}
-GROUP_RESERVE = {"probe": 380.0, "identity": 320.0, "microcircuit": 90.0, "loop": 0.0}
+GROUP_CAP = {"probe": 150.0, "identity": 200.0, "microcircuit": math.inf, "loop": 90.0, "mesocircuit": math.inf}
+GROUP_RESERVE = {"probe": 380.0, "identity": 320.0, "microcircuit": 90.0, "loop": 0.0, "mesocircuit": 0.0}
+# Seconds a group needs at the least (by mode); with less left it is skipped with this note.
+GROUP_NEED = {"mesocircuit": {"gpu": 240.0, "simulator": 60.0}}
+SECOND_RUN = {"mesocircuit": "run it as a second device run: bash benchmarks/gpu/device_check.sh OUT_DIR "
+                             "--steps mesocircuit (docs/device-check.md)"}
 MIN_GROUP_S = 20.0   # a group with less than this left is not started
 KILL_GRACE_S = 15.0  # a child past its deadline by this much is killed
 BUDGET_S = 520.0     # the shell wrapper kills everything at 530 s
@@ -65,17 +80,27 @@ SIMULATOR_SKIPS = {
     "microcircuit": "77,169 neurons: far too large for the simulator",
     "microcircuit_connectome": "needs the microcircuit step",
     "closed_loop": "25,000 neurons: far too large for the simulator",
+    "mesocircuit": "1.2 million neurons, 5.9e9 synapses: far too large for the simulator",
 }
 
 SIZES = {
     "gpu": {"identity_n": 1000, "identity_ms": 1000.0, "compile_n": 100, "sync_counts": (1000, 10000),
             "sync_reps": 3, "launches": 10000, "xblock_steps": 10000, "mc_scale": 1.0,
             "mc_presim_ms": 500.0, "mc_sim_ms": 10000.0, "mc_chunk_ms": 1000.0, "presim_chunk_ms": 100.0,
-            "mc_connectome_min_s": 60.0, "loop_scale": 5.0, "loop_ms": 1000.0},
+            "mc_connectome_min_s": 60.0, "loop_scale": 5.0, "loop_ms": 1000.0,
+            # mesocircuit: candidate scales (largest first) on a 4 mm sheet; a warm-up build, then
+            # two timed pilot builds that predict the build time of each candidate
+            "meso_extent": 4.0, "meso_scales": (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1),
+            "meso_warmup_scale": 0.01, "meso_pilot_scales": (0.01, 0.1), "meso_pilot_ms": 20.0,
+            "meso_presim_ms": 200.0, "meso_sim_ms": 1000.0, "meso_chunk_ms": 250.0,
+            "meso_presim_chunk_ms": 100.0},
     "simulator": {"identity_n": 40, "identity_ms": 30.0, "compile_n": 20, "sync_counts": (5, 10),
                   "sync_reps": 1, "launches": 20, "xblock_steps": 20, "mc_scale": 0.001,
                   "mc_presim_ms": 2.0, "mc_sim_ms": 4.0, "mc_chunk_ms": 1.0, "presim_chunk_ms": 1.0,
-                  "mc_connectome_min_s": 0.0, "loop_scale": 0.028, "loop_ms": 4.0},
+                  "mc_connectome_min_s": 0.0, "loop_scale": 0.028, "loop_ms": 4.0,
+                  "meso_extent": 1.0, "meso_scales": (0.002, 0.0015), "meso_warmup_scale": 0.0015,
+                  "meso_pilot_scales": (0.0015, 0.002), "meso_pilot_ms": 1.0, "meso_presim_ms": 2.0,
+                  "meso_sim_ms": 20.0, "meso_chunk_ms": 5.0, "meso_presim_chunk_ms": 1.0},
 }
 KERNEL_NAMES = ("persistent_kernel", "update_kernel", "deliver_kernel", "fused_kernel")
 IDENTITY_NETS = ("exp_alpha_min_delay_1", "delta_min_delay_2")
@@ -179,6 +204,7 @@ class Ctx:
         self.deadline = float(args.deadline)
         self.out = Path(args.out)
         self.part = part
+        self.args = args
         self.state: dict = {}
 
     def remaining(self) -> float:
@@ -1152,6 +1178,456 @@ def step_closed_loop(ctx: Ctx, res: dict) -> None:
                       f"period with the loop, {res['plain_ms_per_period']:.2f} ms without")
 
 
+# ================================================================================ step i: mesocircuit
+
+MESO_SIM_ALLOWANCE_CAP_S = 90.0  # the simulation is chunked and stops early: predict at most this
+MESO_FIXED_S = 30.0              # first launch (settle, a compile the warm-up missed) + rates, LFP, writes
+MESO_SAFETY = 1.25               # on the predicted construction time
+MESO_MARGIN_S = 15.0             # kept for rates, the LFP and writing, during the simulation
+
+
+class MemSampler:
+    """Peak device memory in use (total - free), polled every 0.1 s in a thread, so that a
+    transient peak during the build is seen; plus snapshots of CuPy's pool at named moments.
+    The pool keeps freed blocks cached, so its total after a phase is that phase's high-water
+    mark (unless an allocation failed and CuPy freed the cache to retry)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.peak = 0
+        self.snapshots: dict = {}
+        self._stop = None
+        self._thread = None
+
+    def used(self) -> int | None:
+        if self.ctx.simulator:
+            return None
+        import cupy
+        free, total = cupy.cuda.runtime.memGetInfo()
+        return int(total - free)
+
+    def start(self):
+        if self.ctx.simulator:
+            return
+        import threading
+        self._stop = threading.Event()
+
+        def poll():
+            import cupy
+            cupy.cuda.Device(0).use()
+            while not self._stop.wait(0.1):
+                try:
+                    self.peak = max(self.peak, self.used())
+                except Exception:  # noqa: BLE001
+                    return
+        self._thread = threading.Thread(target=poll, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        if self._stop is not None:
+            self._stop.set()
+            self._thread.join(timeout=2)
+
+    def snap(self, name) -> None:
+        if self.ctx.simulator:
+            return
+        try:
+            import cupy
+            pool = cupy.get_default_memory_pool()
+            used = self.used()
+            self.peak = max(self.peak, used)
+            self.snapshots[name] = {"device_used_bytes": used, "pool_used_bytes": int(pool.used_bytes()),
+                                    "pool_total_bytes": int(pool.total_bytes())}
+        except Exception as e:  # noqa: BLE001
+            self.snapshots[name] = {"error": err(e)}
+
+    def record(self, baseline: int | None) -> dict:
+        if self.ctx.simulator:
+            return {"note": "simulator: no device memory"}
+        pool_peak = max((s.get("pool_total_bytes", 0) for s in self.snapshots.values()), default=0)
+        return {"peak_device_used_bytes": self.peak,
+                "peak_device_used_gib": round(self.peak / 2**30, 2),
+                "baseline_device_used_bytes": baseline,
+                "peak_above_baseline_bytes": None if baseline is None else self.peak - baseline,
+                "peak_pool_total_bytes": pool_peak, "peak_pool_total_gib": round(pool_peak / 2**30, 2),
+                "at": self.snapshots}
+
+
+def _free_device(ctx):
+    """Let go of what the pilots left in CuPy's pools (their Simulation must be dropped first)."""
+    import gc
+    gc.collect()
+    if ctx.simulator:
+        return
+    import cupy
+    cupy.get_default_memory_pool().free_all_blocks()
+    cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def _device_free_total(ctx):
+    """(free, total) bytes on the device; (--meso-device-free, None) if that is given (a test of
+    the fallback), (None, None) in the simulator."""
+    fake = getattr(ctx.args, "meso_device_free", None)
+    if fake is not None:
+        return int(fake * 2**30), None
+    if ctx.simulator:
+        return None, None
+    import cupy
+    free, total = cupy.cuda.runtime.memGetInfo()
+    return int(free), int(total)
+
+
+def _meso_spec(ctx, scale):
+    from sim_core.models import mesocircuit as meso
+    from sim_core.spec import from_dict
+    d = meso.build(scale=scale, extent=ctx.sizes["meso_extent"], variant="PD")
+    if getattr(ctx.args, "meso_no_lfp", False):
+        d["recorders"].pop("lfp", None)
+    return from_dict(d)
+
+
+def _memory_verdict(spec, device_free) -> dict:
+    """The estimate (host and device parts) and ``memory.check``'s verdict, with the device's
+    free memory: "ok", or the refusal message."""
+    from sim_core.connectivity.build import available_memory
+    from sim_core.errors import CapacityError
+    from sim_core.network import memory
+    parts = memory.estimate(spec)
+    dev = memory.device_estimate(spec, parts)
+    syn, _ = memory.counts(spec)
+    host_have = available_memory()
+    v = {"n_neurons": spec.n_neurons, "n_synapses_expected": int(syn),
+         "host_estimate_bytes": int(sum(parts.values())), "host_parts": parts,
+         "device_estimate_bytes": int(sum(dev.values())), "device_parts": dev,
+         "host_available_bytes": int(host_have), "device_free_bytes": device_free,
+         "fits_host": sum(parts.values()) <= 0.9 * host_have,
+         "fits_device": None if device_free is None else sum(dev.values()) <= 0.9 * device_free}
+    try:
+        memory.check(spec, device_free=device_free)
+        v["check"] = "ok"
+    except CapacityError as e:
+        v["check"] = str(e)
+    return v
+
+
+def _construct(ctx, spec, log=None):
+    """A GPU Simulation of ``spec``, timed by phase."""
+    from sim_core.engine.simulation import Simulation
+    t, sim = ctx.timed(lambda: Simulation(spec, backend="gpu"))
+    T = sim.timers
+    rec = {"constructor_s": round(t, 3), "build_network_s": round(T["build"], 3), "load_s": round(T["load"], 3),
+           "lfp_kernels_s": round(T["lfp_kernels"], 3) if spec.recorders.lfp is not None else 0.0,
+           "compile_phase_s": round(T["compile"], 3), "n_neurons": spec.n_neurons,
+           "n_synapses": int(sim.n_synapses)}
+    rec["construct_s"] = round(rec["build_network_s"] + rec["load_s"] + rec["lfp_kernels_s"], 3)
+    return sim, rec
+
+
+def _pilot(ctx, scale, run_ms) -> dict:
+    """Build (and briefly run) the mesocircuit at a small scale; dropped afterwards."""
+    spec = _meso_spec(ctx, scale)
+    sim, rec = _construct(ctx, spec)
+    rec["scale"] = scale
+    dt = sim.network.dt
+    try:
+        rec["first_run_s"] = round(ctx.timed(sim.run, dt)[0], 3)
+    except Exception as e:  # noqa: BLE001  (as the microcircuit: the per_step driver instead)
+        rec["first_launch_error"] = err(e)
+        sim.backend.driver = "per_step"
+        sim.reset()
+        rec["first_run_s"] = round(ctx.timed(sim.run, dt)[0], 3)
+        rec["driver_note"] = "persistent launch failed: fell back to per_step"
+    if run_ms:
+        t, _ = ctx.timed(sim.run, run_ms)
+        rec["run_ms"], rec["rtf"] = run_ms, round(t / (run_ms / 1000.0), 4)
+        rec["driver"] = getattr(sim.backend, "driver", None)
+    del sim
+    _free_device(ctx)
+    return rec
+
+
+def _predict(pilots: list, n_syn: float, sim_ms: float) -> dict:
+    """Seconds for a mesocircuit of ``n_syn`` synapses: each construction phase linear in the
+    synapses through the two pilots (fixed part + slope), the simulation's RTF proportional to
+    the synapses from the larger pilot (an upper estimate: a small network is launch-bound)."""
+    a, b = pilots[0], pilots[-1]
+    out = {}
+    for k in ("build_network_s", "load_s", "lfp_kernels_s"):
+        ta, tb = a[k], b[k]
+        sa, sb = a["n_synapses"], b["n_synapses"]
+        slope = (tb - ta) / (sb - sa) if sb > sa and tb > ta else tb / max(sb, 1)
+        out[k] = round(tb + slope * (n_syn - sb), 2)
+    construct = sum(out.values())
+    rtf = b.get("rtf", 0.0) * n_syn / max(b["n_synapses"], 1)
+    sim_s = min(rtf * sim_ms / 1000.0, MESO_SIM_ALLOWANCE_CAP_S)
+    out.update(construct_s=round(construct, 2), rtf_upper=round(rtf, 3), sim_allowance_s=round(sim_s, 2),
+               needed_s=round(MESO_SAFETY * construct + sim_s + MESO_FIXED_S, 1))
+    return out
+
+
+def _choose_scale(ctx, res, pilots, device_free):
+    """The largest candidate scale that ``memory.check`` accepts and whose predicted time fits;
+    every candidate's verdict goes into ``res['candidates']``."""
+    S = ctx.sizes
+    forced = getattr(ctx.args, "meso_scale", None)
+    scales = [forced] if forced else list(S["meso_scales"])
+    left = ctx.remaining()
+    res["time_left_at_choice_s"] = round(left, 1)
+    cands, first_mem, chosen = [], None, None
+    for s in scales:
+        v = _memory_verdict(_meso_spec(ctx, s), device_free)
+        c = {"scale": s, "n_neurons": v["n_neurons"], "n_synapses_expected": v["n_synapses_expected"],
+             "host_estimate_gib": round(v["host_estimate_bytes"] / 2**30, 2),
+             "device_estimate_gib": round(v["device_estimate_bytes"] / 2**30, 2),
+             "fits_host": v["fits_host"], "fits_device": v["fits_device"], "check": v["check"]}
+        c["predicted"] = _predict(pilots, v["n_synapses_expected"], S["meso_presim_ms"] + S["meso_sim_ms"])
+        c["fits_time"] = forced is not None or c["predicted"]["needed_s"] <= left
+        cands.append(c)
+        if v["check"] == "ok" and first_mem is None:
+            first_mem = s
+        if chosen is None and v["check"] == "ok" and c["fits_time"]:
+            chosen = s
+    res["candidates"] = cands
+    req = scales[0]
+    if chosen is None:  # nothing fits the prediction: the largest that fits the memory (the run stops early)
+        chosen = first_mem
+    if chosen is None:
+        raise RuntimeError(f"memory.check refused every candidate scale ({', '.join(map(str, scales))}); "
+                           f"at {req}: {cands[0]['check']}")
+    notes = []
+    if forced:
+        notes.append(f"scale {forced} forced (--meso-scale)")
+    elif chosen == req:
+        notes.append(f"the requested scale {req} fits the memory and, as predicted, the time")
+    else:
+        if cands[0]["check"] != "ok":
+            notes.append(f"scale {req} refused by memory.check: {cands[0]['check']}")
+        if first_mem is not None and first_mem != chosen:
+            c = next(c for c in cands if c["scale"] == first_mem)
+            notes.append(f"scale {first_mem} fits the memory but needs about {c['predicted']['needed_s']:.0f} s "
+                         f"(predicted), {left:.0f} s left")
+        notes.append(f"fell back to scale {chosen}, the largest that fits"
+                     + ("" if next(c for c in cands if c["scale"] == chosen)["fits_time"]
+                        else " the memory (none fits the predicted time: the simulation may stop early)"))
+    return chosen, "; ".join(notes)
+
+
+def step_mesocircuit(ctx: Ctx, res: dict) -> None:
+    """The mesocircuit (Senk et al. 2024) at full size on the GPU with its 10 x 10 kernel LFP:
+    memory estimate against the device, the largest scale that fits (memory, then time), build,
+    LFP kernels, compile, presim and 1 s simulated; writes mesocircuit-gpu.json."""
+    from sim_core.errors import CapacityError
+    S = ctx.sizes
+    res.update(variant="PD", extent_mm=S["meso_extent"], requested_scale=S["meso_scales"][0],
+               presim_ms=S["meso_presim_ms"], target_t_sim_ms=S["meso_sim_ms"], chunk_ms=S["meso_chunk_ms"],
+               lfp_recorded=not getattr(ctx.args, "meso_no_lfp", False), phase="memory")
+    commit, _ = git_commit()
+    res["device"] = ctx.device_name()
+    res["commit"] = commit
+    res["versions"] = {"numpy": _dist("numpy"), "numba": _dist("numba"), "numba_cuda": _dist("numba-cuda"),
+                       "cupy": next((v for v in (_dist(p) for p in ("cupy-cuda13x", "cupy-cuda12x", "cupy"))
+                                     if v), None)}
+    # ---------------- the memory estimate of the full size against the device's free memory
+    device_free, device_total = _device_free_total(ctx)
+    res["memory"] = {"device_total_bytes": device_total, "device_free_bytes": device_free,
+                     "full_size": _memory_verdict(_meso_spec(ctx, S["meso_scales"][0]), device_free)}
+    if getattr(ctx.args, "meso_device_free", None) is not None:
+        res["memory"]["note"] = f"device free memory given by --meso-device-free ({ctx.args.meso_device_free} GiB)"
+    _write_meso_results(ctx, res)
+    ctx.save()
+    mem = MemSampler(ctx)
+    log = CompileLog()
+    log.install()
+    try:
+        # ---------------- warm-up (CuPy's JIT, the kernels' compile), then two timed pilots
+        res["phase"] = "pilots"
+        m = log.mark()
+        t, _ = ctx.timed(_pilot, ctx, S["meso_warmup_scale"], S["meso_pilot_ms"] / 10.0)
+        res["warmup"] = {"scale": S["meso_warmup_scale"], "wall_s": round(t, 3), "kernel_compiles": log.since(m),
+                         "note": "first build and launch in this process: CuPy's JIT and the kernels' compile"}
+        ctx.save()
+        pilots = []
+        for s in S["meso_pilot_scales"]:
+            pilots.append(_pilot(ctx, s, S["meso_pilot_ms"]))
+            res["pilots"] = pilots
+            ctx.save()
+        # ---------------- the largest scale that fits (memory, then time)
+        scale, note = _choose_scale(ctx, res, pilots, device_free)
+        res.update(scale=scale, scale_reason=note, phase="build")
+        _write_meso_results(ctx, res)
+        ctx.save()
+        # ---------------- build: network on the device, load, LFP kernels (CapacityError or an
+        # out-of-memory error: the next smaller candidate that passed memory.check)
+        _free_device(ctx)
+        mem.snap("before_build")
+        baseline = mem.used()
+        mem.start()
+        order = [c["scale"] for c in res["candidates"] if c["check"] == "ok" and c["scale"] <= scale]
+        sim, attempts = None, []
+        for s in order:
+            try:
+                spec = _meso_spec(ctx, s)
+                m = log.mark()
+                sim, rec = _construct(ctx, spec)
+                break
+            except Exception as e:  # noqa: BLE001
+                oom = (isinstance(e, CapacityError) or "OutOfMemory" in type(e).__name__
+                       or "out of memory" in str(e).lower() or "OUT_OF_MEMORY" in str(e))
+                attempts.append({"scale": s, "error": err(e), "traceback": traceback.format_exc()[-2000:]})
+                res["build_attempts"] = attempts
+                ctx.save()
+                sim = None
+                _free_device(ctx)
+                if not oom:
+                    raise
+        if sim is None:
+            raise RuntimeError(f"no candidate scale could be built: {attempts[-1]['error'] if attempts else '?'}")
+        if s != scale:
+            res["scale_reason"] += f"; {scale} failed to build ({attempts[-1]['error'][:200]}): built {s}"
+            res["scale"] = scale = s
+        mem.snap("after_build")
+        res.update(rec)
+        res["build_s"] = round(rec["build_network_s"] + rec["load_s"], 3)
+        res["n_synapses_stored"] = int(sim.backend.n_synapses)
+        res["synapse_bytes"] = int(sim.backend.synapse_bytes())
+        res["bytes_per_synapse"] = round(sim.bytes_per_synapse, 3)
+        res["constructor_compiles"] = log.since(m)
+        res["predicted_for_this_scale"] = next((c["predicted"] for c in res["candidates"] if c["scale"] == scale), None)
+        res["phase"] = "compile"
+        res["gpu_memory"] = mem.record(baseline)
+        _write_meso_results(ctx, res, sim)
+        ctx.save()
+        # ---------------- compile: the first one-step run (settle, compile if the warm-up missed it, launch)
+        dt = sim.network.dt
+        m = log.mark()
+        try:
+            res["compile_s"] = round(ctx.timed(sim.run, dt)[0], 3)
+        except Exception as e:  # noqa: BLE001
+            res["first_launch_error"] = err(e)
+            res["first_launch_traceback"] = traceback.format_exc()[-2000:]
+            ctx.save()
+            sim.backend.driver = "per_step"
+            sim.reset()
+            res["compile_s"] = round(ctx.timed(sim.run, dt)[0], 3)
+            res["driver_note"] = "persistent launch failed: fell back to per_step"
+        res["kernel_compiles"] = log.since(m)
+        res.update(backend_info(sim))
+        mem.snap("after_compile")
+        res["phase"] = "presim"
+        ctx.save()
+        # ---------------- presim and the measured second, in chunks (stop if the budget would not hold)
+        walls: list[float] = []
+        while sim.t < S["meso_presim_ms"] - dt / 2:
+            chunk = min(S["meso_presim_chunk_ms"], S["meso_presim_ms"] - sim.t)
+            est = (walls[-1] if walls else 1.0) * 1.5 + 1.0
+            if ctx.remaining() - MESO_MARGIN_S < est:
+                res["stopped_early"] = f"presim stopped at {sim.t:.1f} ms: time budget"
+                break
+            walls.append(ctx.timed(sim.run, chunk)[0])
+        res["presim_done_ms"] = round(sim.t, 3)
+        res["presim_wall_s"] = round(sum(walls), 3)
+        per_ms = walls[-1] / S["meso_presim_chunk_ms"] if walls else None
+        res["phase"] = "simulate"
+        ctx.save()
+        t0_ms = sim.t
+        walls = []
+        n_chunks = int(round(S["meso_sim_ms"] / S["meso_chunk_ms"]))
+        for c in range(n_chunks if "stopped_early" not in res else 0):
+            est = (walls[-1] if walls else (per_ms or 1.0) * S["meso_chunk_ms"]) * 1.2 + 1.0
+            if ctx.remaining() - MESO_MARGIN_S < est:
+                res["stopped_early"] = (f"after {c} of {n_chunks} chunks: {ctx.remaining():.0f} s left, "
+                                        f"a chunk takes about {est:.1f} s")
+                break
+            walls.append(ctx.timed(sim.run, S["meso_chunk_ms"])[0])
+            t_done = sim.t - t0_ms
+            res.update(t_sim_ms=round(t_done, 3), sim_wall_s=round(sum(walls), 4),
+                       rtf=round(sum(walls) / (t_done / 1000.0), 5), chunk_walls_s=[round(w, 4) for w in walls])
+            res["rates_hz"] = _pop_rates(sim, t0_ms, sim.t)
+            mem.snap(f"after_chunk_{c + 1}")
+            res["gpu_memory"] = mem.record(baseline)
+            _write_meso_results(ctx, res, sim)
+            ctx.save()
+        res["phase"] = "results"
+        ctx.save()
+        if walls:
+            from sim_core.analysis.stats import population_summary
+            rates, cvs = population_summary(sim, t0_ms, sim.t)
+            res["rates_hz"] = {k: round(v, 4) for k, v in rates.items()}
+            res["cv_isi"] = {k: (round(v, 4) if v is not None else None) for k, v in cvs.items()}
+        res["n_spikes"] = int(sim.spike_record.n_spikes)
+        # ---------------- the LFP: sim.lfp.data() (everything held), and its std over the measured window
+        if sim.lfp is not None:
+            t, (times, sig) = ctx.timed(sim.lfp.data)
+            import numpy as np
+            win = sig[:, times > t0_ms] if sig.ndim == 2 else sig
+            res["lfp"] = {"method": sim.lfp.method, "units": sim.lfp.units, "interval_ms": sim.lfp.interval,
+                          "shape": list(sig.shape), "n_electrodes": int(sig.shape[0]),
+                          "t_first_ms": float(times[0]) if times.size else None,
+                          "t_last_ms": float(times[-1]) if times.size else None,
+                          "std": float(sig.std()) if sig.size else None,
+                          "std_measured_window": float(win.std()) if win.size else None,
+                          "std_per_electrode_mean": float(win.std(axis=1).mean()) if win.size else None,
+                          "mean": float(sig.mean()) if sig.size else None,
+                          "finite": bool(np.isfinite(sig).all()), "data_s": round(t, 3)}
+        mem.stop()
+        mem.snap("end")
+        res["gpu_memory"] = mem.record(baseline)
+        res["phase"] = "done"
+        if walls:
+            res["summary"] = (f"scale {scale} ({res['n_neurons']:,} neurons, {res['n_synapses']:.3g} synapses): "
+                              f"RTF {res['rtf']:.4g} over {res['t_sim_ms'] / 1000:.4g} s; build {res['build_s']:.3g} s "
+                              f"(network {res['build_network_s']:.3g} + load {res['load_s']:.3g}), LFP kernels "
+                              f"{res['lfp_kernels_s']:.3g} s, compile {res['compile_s']:.3g} s; "
+                              f"{res['bytes_per_synapse']} B/synapse"
+                              + (f"; peak {res['gpu_memory']['peak_device_used_gib']} GiB on the device"
+                                 if "peak_device_used_gib" in res["gpu_memory"] else "")
+                              + (f"; LFP {res['lfp']['shape']} std {res['lfp']['std_measured_window']:.3g} "
+                                 f"{res['lfp']['units']}" if res.get("lfp") and res["lfp"]["std_measured_window"]
+                                 is not None else "")
+                              + f" — {res['scale_reason']}")
+        else:
+            res["summary"] = f"scale {scale}: no simulated chunk completed: " + res.get("stopped_early", "?")
+        _write_meso_results(ctx, res, sim)
+        res["backend_info"] = sim.backend.info()
+        ctx.save()
+    finally:
+        mem.stop()
+        log.uninstall()
+
+
+MESO_KEYS = ("device", "commit", "mode", "variant", "extent_mm", "requested_scale", "scale", "scale_reason",
+             "n_neurons", "n_synapses", "memory", "time_left_at_choice_s", "candidates", "warmup", "pilots",
+             "build_attempts", "predicted_for_this_scale", "build_s", "build_network_s", "load_s", "lfp_kernels_s",
+             "compile_phase_s", "compile_s", "kernel_compiles", "presim_ms", "presim_done_ms", "target_t_sim_ms",
+             "t_sim_ms", "rtf", "chunk_walls_s", "bytes_per_synapse", "rates_hz", "cv_isi", "n_spikes",
+             "gpu_memory", "lfp_recorded", "lfp", "driver", "blocks", "block_threads", "driver_note",
+             "stopped_early", "phase", "versions")
+
+
+def _write_meso_results(ctx, res, sim=None):
+    """OUT_DIR/mesocircuit-gpu.json and (not in the simulator) benchmarks/results/mesocircuit-gpu.json:
+    rewritten at every phase and chunk, so a run cut short keeps how far it got."""
+    data = {k: res.get(k) for k in MESO_KEYS if k in res}
+    data["mode"] = "simulator" if ctx.simulator else "gpu"
+    data["written"] = now_iso()
+    if sim is not None:
+        b = sim.backend
+        data.update(driver=getattr(b, "driver", None), blocks=int(getattr(b, "blocks", 0) or 0),
+                    block_threads=int(getattr(b, "block_threads", 0) or 0))
+    mem = data.get("memory")
+    if mem:  # the full-size estimate without its part tables (they are in device_check.json)
+        fs = {k: v for k, v in mem.get("full_size", {}).items() if not k.endswith("_parts")}
+        data["memory"] = {**mem, "full_size": fs}
+    write_json(ctx.out / "mesocircuit-gpu.json", data)
+    res["results_files"] = [str(ctx.out / "mesocircuit-gpu.json")]
+    if not ctx.simulator:
+        try:
+            write_json(MESO_RESULTS_FILE, data)
+            res["results_files"].append(str(MESO_RESULTS_FILE))
+        except OSError as e:
+            res["results_file_error"] = err(e)
+
+
 STEP_FUNCS = {
     "versions": step_versions,
     "grid_sync": step_grid_sync,
@@ -1162,6 +1638,7 @@ STEP_FUNCS = {
     "microcircuit": step_microcircuit,
     "microcircuit_connectome": step_microcircuit_connectome,
     "closed_loop": step_closed_loop,
+    "mesocircuit": step_mesocircuit,
 }
 
 
@@ -1230,6 +1707,16 @@ class Parent:
     def run_group(self, group: str, names: list[str]) -> None:
         pending = list(names)
         attempt = 0
+        need = GROUP_NEED.get(group, {}).get(self.report["mode"])
+        if need is not None and self.t_end - time.time() < need:
+            for name in pending:  # too little time left: a note saying how to run it, not a failure
+                rec = {"status": "skipped", "wall_s": 0.0,
+                       "skipped": f"needs about {need:.0f} s, {self.t_end - time.time():.0f} s left: "
+                                  + SECOND_RUN.get(group, "run it alone with --steps")}
+                self.report["steps"][name] = rec
+                self.say(name, rec)
+            self.write()
+            return
         while pending:
             now = time.time()
             f = min(1.0, self.args.budget / BUDGET_S)  # a shorter budget shrinks caps and reserves alike
@@ -1249,6 +1736,11 @@ class Parent:
                    "--out", str(self.out), "--part", str(part), "--deadline", f"{deadline:.3f}"]
             if self.args.simulator:
                 cmd.append("--simulator")
+            for opt in ("meso_scale", "meso_device_free"):
+                if getattr(self.args, opt, None) is not None:
+                    cmd += ["--" + opt.replace("_", "-"), str(getattr(self.args, opt))]
+            if getattr(self.args, "meso_no_lfp", False):
+                cmd.append("--meso-no-lfp")
             if self.args.force:
                 cmd += ["--force", *self.args.force]
             self.current_group = group
@@ -1320,8 +1812,8 @@ class Parent:
     def finish(self, status):
         self.report["status"] = status
         self.report["finished"] = now_iso()
-        mc = self.report["steps"].get("microcircuit", {})
-        self.report["results_files"] = mc.get("results_files", [])
+        self.report["results_files"] = [f for step in ("microcircuit", "mesocircuit")
+                                        for f in self.report["steps"].get(step, {}).get("results_files", [])]
         self.write()
         bad = [k for k, v in self.report["steps"].items() if v.get("status") not in ("ok", "skipped")]
         print(f"[{time.time() - self.t_start:6.1f} s] wrote {self.report_path}"
@@ -1364,6 +1856,12 @@ def main(argv=None) -> int:
                    help="Numba's CUDA simulator, every size shrunk; timing-only steps and the microcircuit skipped")
     p.add_argument("--steps", help=f"comma-separated subset of: {', '.join(STEP_ORDER)} (default: all)")
     p.add_argument("--budget", type=float, default=BUDGET_S, help="seconds for the whole check (default 520)")
+    p.add_argument("--meso-scale", type=float, help="mesocircuit: build this scale (still memory-checked) "
+                   "instead of the largest that fits the memory and the predicted time")
+    p.add_argument("--meso-no-lfp", action="store_true",
+                   help="mesocircuit: without its LFP recorder (the network alone)")
+    p.add_argument("--meso-device-free", type=float, metavar="GIB",
+                   help="mesocircuit: take the device's free memory to be this (a test of the fallback)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--part", help=argparse.SUPPRESS)
     p.add_argument("--deadline", type=float, help=argparse.SUPPRESS)

@@ -7,6 +7,12 @@
 # (rewritten after every step), OUT_DIR/microcircuit-gpu.json and
 # benchmarks/results/microcircuit-gpu.json. Set SPIKESCOPE_COMMIT=<sha> where the copy has no .git.
 # Extra arguments after OUT_DIR go to device_check.py (e.g. --steps versions,identity).
+# The full-size mesocircuit does not fit beside the other steps: it is a second device run of its
+# own, with the same limit (writes OUT_DIR/mesocircuit-gpu.json and
+# benchmarks/results/mesocircuit-gpu.json):
+#
+#   bash benchmarks/gpu/device_check.sh OUT_DIR --steps mesocircuit
+#
 # See docs/device-check.md.
 set -u
 
