@@ -142,13 +142,28 @@ class LfpRecord:
             if len(self._parts) > 1:
                 self._parts = [np.concatenate(self._parts, axis=1)]
             sig = self._parts[0] if self._parts else np.zeros((self.grid.n_electrodes, 0))
-        else:
-            self.first, sig = self.sampler.signal()
+            return (self.first + 1 + np.arange(sig.shape[1])) * self.interval, sig
+        self.first, sig = self.sampler.signal()
         times = (self.first + 1 + np.arange(sig.shape[1])) * self.interval
         return times, sig
 
     def window(self, t_from: float) -> tuple[np.ndarray, np.ndarray]:
-        """The samples stamped after ``t_from`` ms."""
-        times, sig = self.data()
-        i = int(np.searchsorted(times, t_from, side="right"))
-        return times[i:], sig[:, i:]
+        """The samples stamped after ``t_from`` ms; reads only the newest parts, so a live
+        view's cost does not grow with the run."""
+        if self.method != "kernel":
+            times, sig = self.data()
+            i = int(np.searchsorted(times, t_from, side="right"))
+            return times[i:], sig[:, i:]
+        self._convolve(full_blocks_only=False)
+        first = max(self.first, int(np.floor(t_from / self.interval + 1e-9)))  # sample j stamped (j+1) interval
+        end = self.first + self._held
+        parts, at = [], end
+        for part in reversed(self._parts):
+            if at <= first:
+                break
+            lo = at - part.shape[1]
+            parts.append(part[:, max(first - lo, 0):])
+            at = lo
+        sig = np.concatenate(parts[::-1], axis=1) if parts else np.zeros((self.grid.n_electrodes, 0))
+        times = (end - sig.shape[1] + 1 + np.arange(sig.shape[1])) * self.interval
+        return times, sig

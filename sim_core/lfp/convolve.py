@@ -24,24 +24,42 @@ KERNEL_BYTES = 256 << 20  # transforms of the kernels held at once: bounds the b
 
 
 class Convolver:
+    """Full blocks use one long transform; a short block (a live view reading the last few
+    samples) a shorter one, from a power of two up: the kernels' transforms are kept per
+    length (measured on the 4 x 4 mm^2 mesocircuit's 30 x 30 bins: a read of a few samples
+    cost 0.4 s with the full length, the one FFT length for all)."""
+
     def __init__(self, H: np.ndarray, grid: Grid, block: int = 1024):
         self.grid = grid
+        self.H = H
         self.n_src, self.L = H.shape[0], H.shape[-1]
         per_t = 16 * self.n_src * grid.size[0] * grid.size[1] // 2
         block = max(32, min(int(block), KERNEL_BYTES // max(per_t, 1) - self.L))
         self.nt = sfft.next_fast_len(block + self.L - 1, real=True)
         self.block = self.nt - self.L + 1  # the whole padded length serves
-        self._Hf = sfft.rfftn(H, s=grid.size + (self.nt,), axes=(1, 2, 3), workers=-1)
+        self._Hf = {}
         self._ex, self._ey = grid.electrode_bins[:, 0], grid.electrode_bins[:, 1]
+
+    def _length(self, b: int) -> int:
+        need = b + self.L - 1
+        n = 1 << max(6, (need - 1).bit_length())
+        return n if n < self.nt else self.nt
+
+    def _kernels(self, nt: int) -> np.ndarray:
+        if nt not in self._Hf:
+            self._Hf[nt] = sfft.rfftn(self.H, s=self.grid.size + (nt,), axes=(1, 2, 3), workers=-1)
+        return self._Hf[nt]
 
     def block_response(self, counts: np.ndarray) -> np.ndarray:
         """[E, b + L - 1]: the electrodes' contributions from counts[X, nx, ny, b], b <= block."""
         b = counts.shape[-1]
         if b > self.block:
             raise ValueError(f"a block of {b} sample bins; at most {self.block}")
-        Cf = sfft.rfftn(counts, s=self.grid.size + (self.nt,), axes=(1, 2, 3), workers=-1)
-        total = np.einsum("xijk,xijk->ijk", Cf, self._Hf) if self.n_src > 1 else Cf[0] * self._Hf[0]
-        full = sfft.irfftn(total, s=self.grid.size + (self.nt,), workers=-1)
+        nt = self._length(b)
+        Hf = self._kernels(nt)
+        Cf = sfft.rfftn(counts, s=self.grid.size + (nt,), axes=(1, 2, 3), workers=-1)
+        total = np.einsum("xijk,xijk->ijk", Cf, Hf) if self.n_src > 1 else Cf[0] * Hf[0]
+        full = sfft.irfftn(total, s=self.grid.size + (nt,), workers=-1)
         return full[self._ex, self._ey, :b + self.L - 1]
 
 

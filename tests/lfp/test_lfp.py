@@ -31,9 +31,12 @@ def test_fft_path_equals_one_kernel_per_spike(periodic):
     sim = Simulation(from_dict(spec(periodic=periodic)))
     # a second recorder with short blocks: several overlap-add blocks and a partial one
     short = LfpRecord(sim.network, block=40)
+    seen = []
     for ms in (37.3, 100.0, 62.7):
         steps0 = sim.steps_done
+        t_from = sim.t
         sim.run(ms)
+        seen.append(sim.lfp.window(t_from))  # what a live view reads: each part once
         steps, ids = sim.spike_record._all()
         new = steps >= steps0
         short.add_spikes(steps[new], ids[new])
@@ -45,6 +48,12 @@ def test_fft_path_equals_one_kernel_per_spike(periodic):
         times, data = rec.data()
         np.testing.assert_allclose(times, 0.5 * np.arange(1, 401))
         np.testing.assert_allclose(data, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    # the windows read along the way tile the run: 74 + 200 + 126 samples (37.0, 137.0, 200 ms)
+    np.testing.assert_allclose(np.concatenate([t for t, _ in seen]), 0.5 * np.arange(1, 401))
+    np.testing.assert_allclose(np.concatenate([d for _, d in seen], axis=1), ref, rtol=0,
+                               atol=1e-12 * np.abs(ref).max())
+    t, d = sim.lfp.window(150.0)
+    np.testing.assert_array_equal(t, 0.5 * np.arange(301, 401))
 
 
 def test_kernels_follow_the_network():
