@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as sfft
 
+from ..network.memory import LFP_KERNEL_BYTES as KERNEL_BYTES  # bounds the block length; counted there
 from .geometry import Grid
-
-KERNEL_BYTES = 256 << 20  # transforms of the kernels held at once: bounds the block length
 
 
 class Convolver:

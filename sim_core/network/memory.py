@@ -139,6 +139,9 @@ def estimate(spec: NetworkSpec) -> dict[str, int]:
     }
 
 
+LFP_KERNEL_BYTES = 256 << 20  # the LFP convolver's bound on its kernels' transforms (lfp.convolve)
+
+
 def _lfp_bytes(spec: NetworkSpec) -> int:
     """The kernel LFP's FFT work arrays: the kernels' transforms, bounded by the convolver's
     ``KERNEL_BYTES``, and the spike counts' transforms of one block, as large (measured on
@@ -146,11 +149,7 @@ def _lfp_bytes(spec: NetworkSpec) -> int:
     lfp = getattr(spec.recorders, "lfp", None)
     if lfp is None or lfp.method != "kernel":
         return 0
-    try:
-        from ..lfp.convolve import KERNEL_BYTES
-    except ImportError:
-        KERNEL_BYTES = 256 << 20
-    return 2 * int(KERNEL_BYTES)
+    return 2 * LFP_KERNEL_BYTES
 
 
 def device_estimate(spec: NetworkSpec, parts: dict[str, int]) -> dict[str, int]:
