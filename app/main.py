@@ -22,6 +22,7 @@ from widgets.editor import NetworkEditor
 from widgets.files import FilesPanel
 from widgets.lesson_content import LESSONS
 from widgets.lessons import LessonPanel
+from widgets.lfp import LfpPanel, has_lfp
 from widgets.plasticity import LearningPanel
 from widgets.plots import ClusterView, MembraneView, RasterView, RateView, TopoMapView, snapshot
 from widgets.scan import ScanView
@@ -96,6 +97,7 @@ def busy_page(limit: int):
 
 STATS_MS = 500.0  # live statistics over the last half second
 LEARNING_TAB = 4  # index of the Learning tab in the main tabs
+LFP_TAB = 5  # the LFP tab, after it, only for a model with recorders.lfp
 
 
 def _statistics_text(snap, window_ms: float) -> str:
@@ -141,6 +143,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
     weights = WeightsPanel(state=state)
     scans = ScanView(state=state)
     learning = LearningPanel(state=state)
+    lfp = LfpPanel(state=state)  # its figures are made when a model with an LFP first comes
 
     shown = {}  # what the plots show: redraw only when it changed (an idle page costs nothing)
     # fixed size, like the status line: changing text must not re-lay out the page
@@ -168,11 +171,25 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
             # every tick: it samples on its own clock (a few times a second), and draws only
             # while its tab is shown
             learning.refresh(active=tabs.active == LEARNING_TAB)
+            sync_tabs()
+            lfp.refresh(active=tabs.active == LFP_TAB)
 
     activity = pn.Column(*views, clusters, topo, sizing_mode="stretch_width")
-    # Learning last: a saved session names its tab by index (spikescope-session/1)
+    # Learning fifth, then LFP where the model has one (sync_tabs): a saved session names its
+    # tab by index (spikescope-session/1)
     tabs = pn.Tabs(("Activity", activity), ("Network", diagram), ("Weights", weights), ("Scan", scans),
                    ("Learning", learning), dynamic=False, sizing_mode="stretch_width")
+
+    def sync_tabs():
+        """The LFP tab joins the page with a model that records an LFP and leaves with it."""
+        shown_lfp = len(tabs) > LFP_TAB
+        if has_lfp(state) and not shown_lfp:
+            tabs.append(("LFP", lfp))
+        elif shown_lfp and not has_lfp(state):
+            if tabs.active == LFP_TAB:
+                tabs.active = 0
+            tabs.pop(LFP_TAB)
+
     files = FilesPanel(state=state)
     if preset is not None:
         files.preset.value, files.scale.value = preset
@@ -202,6 +219,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         if isinstance(v.get("window_ms"), (int, float)) and 10.0 <= v["window_ms"] <= 10_000.0:
             for w in views:
                 w.window_ms = float(v["window_ms"])
+        sync_tabs()  # a restored model with an LFP: its tab, before the saved tab is chosen
         if isinstance(v.get("tab"), int) and 0 <= v["tab"] < len(tabs):
             tabs.active = v["tab"]
         present.value = bool(v.get("presenting", False))
@@ -226,7 +244,7 @@ def create_app(spec=None, backend: str = "auto", threads: int | None = None,
         pn.state.on_session_destroyed(lambda ctx: state.close())
     page.state, page.tick, page.present, page.stats = state, tick, present, stats  # for notebooks, tests and benchmarks
     page.lessons, page.scans, page.files, page.tabs = lessons, scans, files, tabs
-    page.learning = learning
+    page.learning, page.lfp = learning, lfp
     return page
 
 

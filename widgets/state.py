@@ -50,7 +50,8 @@ def with_default_voltmeter(spec: NetworkSpec, n: int = 2, max_pops: int = 4) -> 
     pops = tuple(list(spec.populations)[:max_pops])
     n = min([n] + [spec.populations[p].size for p in pops])
     vm = Voltmeter(pops, n, spec.dt * max(1, round(0.5 / spec.dt)))  # about every 0.5 ms
-    return dataclasses.replace(spec, recorders=Recorders(spec.recorders.spikes, vm))
+    # the LFP recorder stays (the LFP tab reads it); weight snapshots are not taken, as before
+    return dataclasses.replace(spec, recorders=Recorders(spec.recorders.spikes, vm, lfp=spec.recorders.lfp))
 
 
 class MainThreadRunner:

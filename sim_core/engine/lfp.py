@@ -63,7 +63,9 @@ class LfpRecord:
         self._held = 0
         if self.method == "kernel":
             self.k0 = 0                     # first sample bin not yet convolved
-            self._pending = np.zeros((self._cells, 256))
+            # spike counts by (population x bin, sample bin): float32 holds counts exactly
+            # (to 2^24) at half the memory; a long advance with nobody reading fills many bins
+            self._pending = np.zeros((self._cells, 256), np.float32)
             self._tail = np.zeros((self.grid.n_electrodes, self.conv.L - 1))
         else:
             self.sampler.clear()
@@ -84,7 +86,7 @@ class LfpRecord:
         cell = src[ok] * (self.grid.n[0] * self.grid.n[1]) + self._bin[ids[ok]]
         need = int(k.max()) + 1
         if need > self._pending.shape[1]:
-            grown = np.zeros((self._cells, max(need, 2 * self._pending.shape[1])))
+            grown = np.zeros((self._cells, max(need, 2 * self._pending.shape[1])), np.float32)
             grown[:, :self._pending.shape[1]] = self._pending
             self._pending = grown
         np.add.at(self._pending, (cell, k), 1.0)
@@ -114,14 +116,15 @@ class LfpRecord:
         B = self.conv.block
         while complete - self.k0 >= (B if full_blocks_only else 1):
             b = min(B, complete - self.k0)
-            counts = self._pending[:, :b].reshape((len(self.sources),) + self.grid.n + (b,))
+            counts = self._pending[:, :b].astype(np.float64).reshape((len(self.sources),) + self.grid.n + (b,))
             resp = self.conv.block_response(counts)
             L1 = self.conv.L - 1
             resp[:, :L1] += self._tail
             self._parts.append(resp[:, :b].copy())
             self._held += b
             self._tail = resp[:, b:b + L1].copy()
-            self._pending = np.concatenate([self._pending[:, b:], np.zeros((self._cells, b))], axis=1)
+            self._pending[:, :-b] = self._pending[:, b:]  # in place: no second copy of a large buffer
+            self._pending[:, -b:] = 0.0
             self.k0 += b
         self._trim()
 
