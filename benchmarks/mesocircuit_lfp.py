@@ -134,7 +134,7 @@ def _plot(path, sim, times, lfp, lc, pops, out):
     scale = 4 * np.nanstd(lfp[:, win]) or 1.0
     for k, e in enumerate(row):
         a.plot(times[win], lfp[e, win] / scale + k, lw=0.6, color="k")
-    a.set(title=f"LFP, one column of electrodes ({sim.lfp.units}, offset)", xlabel="t (ms)", ylabel="electrode")
+    a.set(title=f"LFP, a row of electrodes ({sim.lfp.units}, offset)", xlabel="t (ms)", ylabel="electrode")
     a = ax[0, 1]
     for name in ("L23E", "L4E", "L5E", "L6E"):
         sc = pops[name]["_sc"]
@@ -153,12 +153,12 @@ def _plot(path, sim, times, lfp, lc, pops, out):
     a.set(ylabel="rate (spikes/s)", title=f"rates (CV ISI {np.nanmean([pops[n]['cv_isi'] for n in names]):.2f} mean)")
     a = ax[1, 1]
     k = int(np.searchsorted(times, DROP + 250.0))
-    m = lfp[:, k].reshape(sim.lfp.grid.shape)
-    v = np.abs(lfp[:, late_idx(times)]).max() or 1.0
+    m = (lfp[:, k] - lfp[:, late_idx(times)].mean(axis=1)).reshape(sim.lfp.grid.shape)  # minus each mean
+    v = np.abs(lfp[:, late_idx(times)] - lfp[:, late_idx(times)].mean(axis=1, keepdims=True)).max() or 1.0
     im = a.imshow(m.T, origin="lower", cmap="RdBu_r", vmin=-v, vmax=v,
                   extent=[-out["extent_mm"] / 2, out["extent_mm"] / 2] * 2)
     fig.colorbar(im, ax=a, label=sim.lfp.units)
-    a.set(title=f"LFP map at t = {times[k]:.1f} ms", xlabel="x (mm)", ylabel="y (mm)")
+    a.set(title=f"LFP minus its mean at t = {times[k]:.1f} ms", xlabel="x (mm)", ylabel="y (mm)")
     fig.suptitle(f"mesocircuit {out['variant']}, scale {out['scale']:g}: {out['n_neurons']:,} neurons, "
                  f"{out['n_synapses']:,} synapses ({out['method']} LFP)")
     fig.tight_layout()
