@@ -128,7 +128,7 @@ def _device(sim) -> str:
 def _run(args, spec, run, show) -> int:
     from .analysis.stats import population_summary
     from .engine.simulation import Simulation
-    sim = run.attach(Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads))
+    sim = run.attach(Simulation(spec, backend=args.backend, seed=args.seed, threads=args.threads, progress=show))
     if args.backend == "auto" and show:
         from .backends import describe_gpu
         why = f"GPU found: {describe_gpu()}" if sim.backend_name == "gpu" else "no GPU found"

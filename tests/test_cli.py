@@ -42,6 +42,8 @@ def test_progress_bar_on_stderr_without_json():
     res = run_cli("run", SPEC["two_neurons"], "--t-sim", 100)
     assert res.returncode == 0
     assert "two-neurons" in res.stderr and "post" in res.stdout
+    assert "connecting two-neurons" in res.stderr  # the build has its bar too (minutes for large ones)
+    assert "connecting" not in run_cli("run", SPEC["two_neurons"], "--t-sim", 10, "--json").stderr
 
 
 @pytest.mark.parametrize("args, words", [

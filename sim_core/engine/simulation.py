@@ -53,12 +53,14 @@ class Simulation:
     threads : int, optional; CPU threads (default: all cores).
     keep_ms : float, optional; keep only the most recent ``keep_ms`` of spikes and membrane
         samples in memory (default: everything). ``io.sonata.stream_spikes`` writes the full record.
+    progress : bool, a progress bar on stderr while the network is connected.
     backend_options : passed to the GPU backend (driver='auto'|'persistent'|'per_step',
         blocks, block_threads).
     """
 
     def __init__(self, spec: NetworkSpec, backend: str = "cpu", seed: int | None = None,
-                 threads: int | None = None, keep_ms: float | None = None, **backend_options):
+                 threads: int | None = None, keep_ms: float | None = None, progress: bool = False,
+                 **backend_options):
         self.spec = spec
         self.seed = spec.seed if seed is None else int(seed)
         self.backend_name = _plastic_on_cpu(spec, backend, resolve(backend))
@@ -74,7 +76,7 @@ class Simulation:
             xp = _builder_namespace(self.backend_name)
             # the GPU draws drawn weights again by default: the builder keeps only their keys
             lazy = xp is not None and backend_options.get("regenerate_weights", True)
-            self.network = build_network(spec, self.seed, xp=xp, lazy_weights=lazy)
+            self.network = build_network(spec, self.seed, xp=xp, lazy_weights=lazy, progress=progress)
         with self.timers.phase("load"):
             self.backend = make_backend(self.backend_name, self.network, threads=threads, **backend_options)
         net = self.network

@@ -82,11 +82,12 @@ def _window(params: dict, dt: float, current: bool = False) -> tuple[int, int]:
     return first, last
 
 
-def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = False) -> Network:
+def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = False,
+                  progress: bool = False) -> Network:
     """``xp``: build the connectome with the array-namespace builder in that namespace
     (CuPy: on the GPU, the same connectome as the CPU builder's); default the CPU builder.
     ``lazy_weights`` (with ``xp``): keep only the keys of drawn weights, for a backend that
-    draws them again (``Connection.weight_key``)."""
+    draws them again (``Connection.weight_key``). ``progress``: a bar while connecting (CPU builder)."""
     memory.check(spec)  # before the first array: a clear error instead of a failed allocation
     dt = spec.dt
     pop_start, s = {}, 0
@@ -106,7 +107,7 @@ def build_network(spec: NetworkSpec, seed: int, xp=None, lazy_weights: bool = Fa
         refr[a:b] = fill_population(P[a:b], pop.model, prm, dt)
         v0[a:b] = initial_v(spec, name, k, seed, P[a:b, L.EL])  # V is relative to the EL column
     if xp is None:
-        connectome = build_connectome(spec, seed)
+        connectome = build_connectome(spec, seed, progress=progress)
     else:
         from ..connectivity.xp_build import build_connectome_xp
         connectome = build_connectome_xp(spec, seed, xp, lazy_weights=lazy_weights)
