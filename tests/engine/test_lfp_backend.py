@@ -19,12 +19,12 @@ spec = small.spec
 
 @pytest.mark.parametrize("method", ["kernel", "proxy"])
 def test_lfp_equals_the_cpu_one(backend, method):
-    s = from_dict(spec(method=method, size=(60, 15), drawn=True))
+    s = from_dict(spec(method=method, size=(40, 10), drawn=True))
     ref = Simulation(s, backend="cpu")
-    ref.run(20.0)
+    ref.run(10.0)
     sim = Simulation(s, backend=backend)
-    sim.run(20.0)
+    sim.run(10.0)
     (t0, d0), (t1, d1) = ref.lfp.data(), sim.lfp.data()
-    assert d0.shape == (16, 40) and np.abs(d0).max() > 0
+    assert d0.shape == (16, 20) and np.abs(d0).max() > 0
     np.testing.assert_array_equal(t1, t0)
     np.testing.assert_array_equal(d1, d0)
