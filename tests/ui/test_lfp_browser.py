@@ -2,8 +2,10 @@
 network with an LFP recorder imported, the tab joins, and while the network runs the map's
 values change and the traces move on; paused, the time slider scrubs the map back; Undo
 (the default model again) takes the tab away."""
+import importlib.util
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -24,29 +26,16 @@ COLUMNS = """name => { const m = window.Bokeh.documents[0].get_model_by_name(nam
     return out; }"""
 
 
+_SMALL = importlib.util.spec_from_file_location(
+    "lfp_small_spec", Path(__file__).resolve().parents[1] / "lfp" / "small_spec.py")
+small = importlib.util.module_from_spec(_SMALL)
+_SMALL.loader.exec_module(small)
+
+
 def lfp_spec() -> dict:
-    """L4E and L4I (the shipped kernels' names) at random on a periodic 1 x 1 mm^2 sheet,
-    5 x 5 electrodes 0.2 mm apart (tests/widgets/test_lfp_view.py's network)."""
-    pos = {"kind": "random", "extent": [1.0, 1.0], "periodic": True}
-
-    def prj(s, t, w):
-        return {"source": s, "target": t,
-                "rule": {"rule": "pairwise_bernoulli", "p": {"spatial": "exponential", "p_center": 0.3, "beta": 0.15},
-                         "mask": {"circular": {"radius": 0.45}}, "allow_autapses": False},
-                "synapse": {"weight": w, "delay": {"spatial": "linear", "offset": 0.5, "velocity": 0.3}}}
-
-    return {"format": "spikescope/1", "name": "lfp_small", "dt": 0.1, "seed": 3,
-            "populations": {"L4E": {"model": "iaf_psc_exp", "size": 200, "positions": pos},
-                            "L4I": {"model": "iaf_psc_exp", "size": 50, "positions": pos}},
-            "inputs": {"bg": {"model": "poisson_generator", "params": {"rate": 15000.0}}},
-            "projections": [prj("L4E", "L4E", 40.0), prj("L4E", "L4I", 40.0), prj("L4I", "L4E", -160.0),
-                            prj("L4I", "L4I", -160.0),
-                            {"source": "bg", "target": "L4E", "rule": {"rule": "all_to_all"},
-                             "synapse": {"weight": 40.0, "delay": 1.0}},
-                            {"source": "bg", "target": "L4I", "rule": {"rule": "all_to_all"},
-                             "synapse": {"weight": 40.0, "delay": 1.0}}],
-            "recorders": {"spikes": "all", "lfp": {"method": "kernel", "interval": 0.5,
-                                                   "electrodes": {"grid": [5, 5], "pitch": 0.2, "depth": -0.4}}}}
+    """tests/lfp's small network (L4E and L4I at random on a periodic 1 x 1 mm^2 sheet),
+    200 + 50 neurons, 5 x 5 electrodes 0.2 mm apart."""
+    return small.spec(grid=(5, 5), pitch=0.2, size=(200, 50))
 
 
 MAP_TIME = """() => parseFloat(window.Bokeh.documents[0].get_model_by_name('lfp-map-figure').title.text

@@ -2,6 +2,9 @@
 a SimulationState: the map is the record's latest sample minus the traces' mean, the traces
 the chosen electrodes' last 500 ms, the activity the spikes of the window counted on the
 sheet, the slider scrubs a paused run; the helpers' geometry (electrode order, squares)."""
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from bokeh.document import Document
@@ -12,32 +15,18 @@ from widgets.lfp import (LfpPanel, SheetBins, default_electrodes, display_unit, 
 from widgets.state import SimulationState, with_default_voltmeter
 
 
+_SMALL = importlib.util.spec_from_file_location(
+    "lfp_small_spec", Path(__file__).resolve().parents[1] / "lfp" / "small_spec.py")
+small = importlib.util.module_from_spec(_SMALL)
+_SMALL.loader.exec_module(small)
+
+
 def lfp_spec(method: str = "kernel", grid=(5, 4), pitch: float = 0.2, lfp: bool = True) -> dict:
-    """L4E and L4I (named so: the shipped kernels are the microcircuit's) at random on a
-    periodic 1 x 1 mm^2 sheet, distance-dependent connections and delays
-    (tests/lfp/test_lfp.py's network, smaller), a 5 x 4 electrode grid."""
-    pos = {"kind": "random", "extent": [1.0, 1.0], "periodic": True}
-
-    def prj(s, t, w):
-        return {"source": s, "target": t,
-                "rule": {"rule": "pairwise_bernoulli", "p": {"spatial": "exponential", "p_center": 0.3, "beta": 0.15},
-                         "mask": {"circular": {"radius": 0.45}}, "allow_autapses": False},
-                "synapse": {"weight": w, "delay": {"spatial": "linear", "offset": 0.5, "velocity": 0.3}}}
-
-    d = {"format": "spikescope/1", "name": "lfp-small", "dt": 0.1, "seed": 3,
-         "populations": {"L4E": {"model": "iaf_psc_exp", "size": 200, "positions": pos},
-                         "L4I": {"model": "iaf_psc_exp", "size": 50, "positions": pos}},
-         "inputs": {"bg": {"model": "poisson_generator", "params": {"rate": 15000.0}}},
-         "projections": [prj("L4E", "L4E", 40.0), prj("L4E", "L4I", 40.0), prj("L4I", "L4E", -160.0),
-                         prj("L4I", "L4I", -160.0),
-                         {"source": "bg", "target": "L4E", "rule": {"rule": "all_to_all"},
-                          "synapse": {"weight": 40.0, "delay": 1.0}},
-                         {"source": "bg", "target": "L4I", "rule": {"rule": "all_to_all"},
-                          "synapse": {"weight": 40.0, "delay": 1.0}}],
-         "recorders": {"spikes": "all"}}
-    if lfp:
-        d["recorders"]["lfp"] = {"method": method, "interval": 0.5,
-                                 "electrodes": {"grid": list(grid), "pitch": pitch, "depth": -0.4}}
+    """tests/lfp's small network (L4E and L4I, named as the shipped kernels), 200 + 50 neurons,
+    a 5 x 4 electrode grid by default; ``lfp`` False: no LFP recorder."""
+    d = small.spec(method=method, grid=grid, pitch=pitch, size=(200, 50))
+    if not lfp:
+        del d["recorders"]["lfp"]
     return d
 
 
