@@ -304,14 +304,7 @@ def build(scale: float = 1.0, **overrides) -> dict:
 
     inputs = {}
     if p["bg_input"] == "poisson":
-        for t, tgt in enumerate(POPULATIONS):
-            inputs[f"bg_{tgt}"] = {"model": "poisson_generator",
-                                   "params": {"rate": float(p["bg_rate"] * d["K_ext"][t])}}
-            projections.append({
-                "source": f"bg_{tgt}", "target": tgt,
-                "rule": {"rule": "all_to_all", "allow_autapses": True, "allow_multapses": True},
-                "synapse": {"model": "static_synapse", "weight": d["PSC_ext"], "delay": mc.DELAY_POISSON},
-            })
+        projections += mc.poisson_background(inputs, p["bg_rate"], d["K_ext"], d["PSC_ext"])
 
     if p["thalamus"] and d["size_th"] >= 1:
         populations["TC"] = {"model": "parrot_neuron", "size": d["size_th"], "positions": copy.deepcopy(sheet)}

@@ -162,6 +162,21 @@ def derived(scale: float = 1.0, **overrides) -> dict:
     }
 
 
+def poisson_background(inputs: dict, bg_rate: float, k_ext, weight: float) -> list[dict]:
+    """One Poisson generator per population (``bg_<name>`` added to ``inputs``) and its
+    projection: the generator stands for K_ext independent sources (rate summed, each target
+    gets its own train: NEST semantics). Returns the projections."""
+    out = []
+    for t, tgt in enumerate(POPULATIONS):
+        inputs[f"bg_{tgt}"] = {"model": "poisson_generator", "params": {"rate": float(bg_rate * k_ext[t])}}
+        out.append({
+            "source": f"bg_{tgt}", "target": tgt,
+            "rule": {"rule": "all_to_all", "allow_autapses": True, "allow_multapses": True},
+            "synapse": {"model": "static_synapse", "weight": weight, "delay": DELAY_POISSON},
+        })
+    return out
+
+
 def build(scale: float = 1.0, **overrides) -> dict:
     """Spec dict (format ``spikescope/1``) of the Potjans & Diesmann (2014) microcircuit.
 
@@ -211,17 +226,7 @@ def build(scale: float = 1.0, **overrides) -> dict:
 
     inputs = {}
     if p["bg_input"] == "poisson":
-        for t, tgt in enumerate(POPULATIONS):
-            # one generator stands for K_ext independent sources: rate summed, each
-            # target gets its own train (NEST semantics)
-            inputs[f"bg_{tgt}"] = {"model": "poisson_generator",
-                                   "params": {"rate": float(p["bg_rate"] * d["K_ext"][t])}}
-            projections.append({
-                "source": f"bg_{tgt}", "target": tgt,
-                "rule": {"rule": "all_to_all", "allow_autapses": True, "allow_multapses": True},
-                "synapse": {"model": "static_synapse", "weight": d["PSC_ext"] * wf,
-                            "delay": DELAY_POISSON},
-            })
+        projections += poisson_background(inputs, p["bg_rate"], d["K_ext"], d["PSC_ext"] * wf)
 
     n_total = sum(d["sizes"])
     return {
